@@ -1,0 +1,204 @@
+"""The service file, ``watchkeeper.yaml``: database, listen address, intervals, targets, receivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+from monitor.config.errors import ConfigError, ConfigErrors, SourceLocation
+from monitor.config.schema import Fields
+from monitor.config.secrets import Secret
+from monitor.config.yaml import load_documents
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "Intervals",
+    "LocalBackendConfig",
+    "ReceiverConfig",
+    "ServiceConfig",
+    "TargetConfig",
+    "load_service_config",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///watchkeeper.db"
+RECEIVER_TYPES = {"console", "slack"}
+_TOP = {"database", "listen", "intervals", "rules", "scrape", "targets", "receivers",
+        "backends", "retention", "external_url"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intervals:
+    """How often each scheduled job runs."""
+
+    scrape: timedelta = timedelta(seconds=15)
+    evaluation: timedelta = timedelta(seconds=15)
+    delivery: timedelta = timedelta(seconds=5)
+    remediation: timedelta = timedelta(seconds=5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetConfig:
+    """One Prometheus text-format endpoint to scrape."""
+
+    name: str
+    url: str
+    interval: timedelta
+    timeout: timedelta
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.timeout > self.interval:
+            raise ValueError(f"timeout {self.timeout} must not exceed interval {self.interval}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiverConfig:
+    """Where notifications go: a Slack channel through the Web API, or the console."""
+
+    name: str
+    type: str
+    severities: tuple[str, ...] = ()
+    channel: str = ""
+    token: Secret | None = None
+    base_url: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalBackendConfig:
+    """The ``local`` remediation backend: deploy hooks of locally served models."""
+
+    deploy_urls: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceConfig:
+    """Everything in ``watchkeeper.yaml``, checked and resolved."""
+
+    source: str
+    database_url: str = DEFAULT_DATABASE_URL
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 9464
+    external_url: str = ""
+    rules_dir: Path = Path("rules")
+    intervals: Intervals = field(default_factory=Intervals)
+    scrape_timeout: timedelta = timedelta(seconds=10)
+    scrape_concurrency: int = 16
+    sample_retention: timedelta = timedelta(days=35)
+    targets: tuple[TargetConfig, ...] = ()
+    receivers: tuple[ReceiverConfig, ...] = ()
+    local_backend: LocalBackendConfig = field(default_factory=LocalBackendConfig)
+
+
+def load_service_config(path: Path, *, display: str | None = None) -> ServiceConfig:
+    """Load ``watchkeeper.yaml``; raise :class:`ConfigErrors` with every problem found."""
+    name = display or str(path)
+    errors: list[ConfigError] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigErrors([ConfigError(SourceLocation(name), "", f"cannot read file: {exc}",
+                                        "pass --config FILE or create watchkeeper.yaml")]) from exc
+    docs, errors = load_documents(text, name)
+    if len(docs) > 1:
+        errors.append(ConfigError(SourceLocation(name), "", "expected one YAML document"))
+    root = docs[0] if docs else None
+    top = Fields(root, path="", context="", errors=errors, allowed=_TOP,
+                 where=SourceLocation(name, 1, 1))
+    config = _read(top, path.parent)
+    ConfigErrors.raise_if_any(errors)
+    return config
+
+
+def _read(top: Fields, base: Path) -> ServiceConfig:
+    db = top.sub("database", {"url"})
+    url = db.str("url", DEFAULT_DATABASE_URL)
+    if url:
+        db.check("url", url.split(":", 1)[0].split("+")[0] in {"sqlite", "postgresql"},
+                 f"unsupported database URL scheme in {url.split(':', 1)[0]!r}",
+                 "use sqlite:///FILE or postgresql+psycopg://HOST/DB")
+    listen = top.str("listen", "127.0.0.1:9464")
+    host, _, port_text = listen.rpartition(":")
+    top.check("listen", bool(host) and port_text.isdigit() and int(port_text) < 65536,
+              f"invalid listen address {listen!r}", "use HOST:PORT, e.g. 127.0.0.1:9464")
+    iv = top.sub("intervals", {"scrape", "evaluation", "delivery", "remediation"})
+    defaults = Intervals()
+    intervals = Intervals(
+        scrape=iv.duration("scrape", defaults.scrape),
+        evaluation=iv.duration("evaluation", defaults.evaluation),
+        delivery=iv.duration("delivery", defaults.delivery),
+        remediation=iv.duration("remediation", defaults.remediation),
+    )
+    scrape = top.sub("scrape", {"timeout", "concurrency"})
+    timeout = scrape.duration("timeout", timedelta(seconds=10))
+    concurrency = scrape.int("concurrency", 16)
+    scrape.check("concurrency", concurrency > 0, f"must be at least 1, got {concurrency}")
+    rules = top.str("rules", "rules")
+    return ServiceConfig(
+        source=str(top.where.path),
+        database_url=_absolute_sqlite(url or DEFAULT_DATABASE_URL, base),
+        listen_host=host or "127.0.0.1",
+        listen_port=int(port_text) if port_text.isdigit() else 9464,
+        external_url=top.str("external_url"),
+        rules_dir=(base / rules) if not Path(rules).is_absolute() else Path(rules),
+        intervals=intervals,
+        scrape_timeout=timeout,
+        scrape_concurrency=max(concurrency, 1),
+        sample_retention=top.duration("retention", timedelta(days=35)),
+        targets=_targets(top, intervals.scrape, timeout),
+        receivers=_receivers(top),
+        local_backend=_local_backend(top),
+    )
+
+
+def _targets(top: Fields, interval: timedelta, timeout: timedelta) -> tuple[TargetConfig, ...]:
+    out: list[TargetConfig] = []
+    seen: dict[str, SourceLocation] = {}
+    for t in top.item_fields("targets", {"name", "url", "interval", "timeout", "labels"}):
+        name, url = t.str("name", required=True), t.str("url", required=True)
+        if url:
+            parsed = urlparse(url)
+            t.check("url", parsed.scheme in {"http", "https"} and bool(parsed.netloc),
+                    f"invalid target URL {url!r}", "use http://HOST:PORT/metrics")
+        if name in seen:
+            t.error(t.at("name"), f"{t.path}.name",
+                    f'duplicate target name "{name}" (first at {seen[name]})')
+        seen[name] = t.at("name")
+        t_interval, t_timeout = t.duration("interval", interval), t.duration("timeout", timeout)
+        if t_timeout > t_interval:
+            t.error(t.at("timeout") if t.has("timeout") else t.where, f"{t.path}.timeout",
+                    f"timeout must not exceed the scrape interval ({t_interval})")
+            t_timeout = t_interval
+        if name and url:
+            out.append(TargetConfig(name=name, url=url, interval=t_interval, timeout=t_timeout,
+                                    labels=t.str_map("labels")))
+    return tuple(out)
+
+
+def _receivers(top: Fields) -> tuple[ReceiverConfig, ...]:
+    out: list[ReceiverConfig] = []
+    for r in top.item_fields("receivers", {"name", "type", "severities", "channel", "token",
+                                           "base_url", "path"}):
+        name = r.str("name", required=True)
+        kind = r.choice("type", RECEIVER_TYPES, "console")
+        severities = tuple(str(s) for _, s, _ in r.items("severities"))
+        token = r.secret("token", required=kind == "slack")
+        channel = r.str("channel", required=kind == "slack")
+        out.append(ReceiverConfig(name=name, type=kind, severities=severities, channel=channel,
+                                  token=token, base_url=r.str("base_url"), path=r.str("path")))
+    return tuple(out)
+
+
+def _local_backend(top: Fields) -> LocalBackendConfig:
+    backends = top.sub("backends", {"local"})
+    local = backends.sub("local", {"deploy_urls"})
+    return LocalBackendConfig(deploy_urls=local.str_map("deploy_urls"))
+
+
+def _absolute_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url
