@@ -8,6 +8,7 @@ find the next problem.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from collections.abc import Callable, Collection
 from datetime import timedelta
@@ -57,81 +58,119 @@ class Fields:
                 self.error(self.where, path, f"expected a mapping, got {_describe(node)}")
         for key in self.node:
             if key not in allowed:
-                self.error(self.node.key_at(key), self._key(key), "unknown key",
-                           suggest(key, allowed))
+                self.error(
+                    self.node.key_at(key), self._key(key), "unknown key", suggest(key, allowed)
+                )
 
     # -- reporting -------------------------------------------------------------------
-    def _key(self, key: str) -> str:
+    def _key(self, key: builtins.str) -> builtins.str:
         return f"{self.path}.{key}" if self.path else key
 
-    def error(self, where: SourceLocation, key: str, problem: str, hint: str = "") -> None:
+    def error(
+        self,
+        where: SourceLocation,
+        key: builtins.str,
+        problem: builtins.str,
+        hint: builtins.str = "",
+    ) -> None:
         """Record one problem."""
         self.errors.append(ConfigError(where, key, problem, hint, self.context))
 
-    def at(self, key: str) -> SourceLocation:
+    def at(self, key: builtins.str) -> SourceLocation:
         """Return the location of *key*'s value."""
         return self.node.at(key)
 
-    def has(self, key: str) -> bool:
+    def has(self, key: builtins.str) -> builtins.bool:
         """Return whether *key* is set."""
         return key in self.node
 
     # -- scalar getters --------------------------------------------------------------
-    def _get(self, key: str, kind: type[T], default: T, required: bool) -> T:
+    def _get(self, key: builtins.str, kind: type[T], default: T, required: builtins.bool) -> T:
         if key not in self.node:
             if required:
-                self.error(self.where, self._key(key), "required key is missing",
-                           f"add {key}: <{_TYPE_NAMES.get(kind, kind.__name__)}>")
+                self.error(
+                    self.where,
+                    self._key(key),
+                    "required key is missing",
+                    f"add {key}: <{_TYPE_NAMES.get(kind, kind.__name__)}>",
+                )
             return default
         value = self.node[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)  # type: ignore[return-value]
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            self.error(self.at(key), self._key(key),
-                       f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
+            self.error(
+                self.at(key),
+                self._key(key),
+                f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(value)}",
+            )
             return default
         return value
 
-    def str(self, key: str, default: str = "", *, required: bool = False) -> str:
+    def str(
+        self, key: builtins.str, default: builtins.str = "", *, required: builtins.bool = False
+    ) -> builtins.str:
         """Read a string."""
         return self._get(key, str, default, required)
 
-    def int(self, key: str, default: int = 0, *, required: bool = False) -> int:
+    def int(
+        self, key: builtins.str, default: builtins.int = 0, *, required: builtins.bool = False
+    ) -> builtins.int:
         """Read an integer."""
         return self._get(key, int, default, required)
 
-    def float(self, key: str, default: float = 0.0, *, required: bool = False) -> float:
+    def float(
+        self, key: builtins.str, default: builtins.float = 0.0, *, required: builtins.bool = False
+    ) -> builtins.float:
         """Read a number."""
         return self._get(key, float, default, required)
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def bool(self, key: builtins.str, default: builtins.bool = False) -> builtins.bool:
         """Read true or false."""
         return self._get(key, bool, default, False)
 
-    def choice(self, key: str, choices: Collection[str], default: str) -> str:
+    def choice(
+        self, key: builtins.str, choices: Collection[builtins.str], default: builtins.str
+    ) -> builtins.str:
         """Read a string that must be one of *choices*."""
         value = self.str(key, default)
         if value not in choices:
-            self.error(self.at(key), self._key(key), f"{value!r} is not one of "
-                       + ", ".join(sorted(choices)), suggest(value, choices))
+            self.error(
+                self.at(key),
+                self._key(key),
+                f"{value!r} is not one of " + ", ".join(sorted(choices)),
+                suggest(value, choices),
+            )
             return default
         return value
 
-    def duration(self, key: str, default: timedelta | None = None, *,
-                 required: bool = False) -> timedelta:
+    def duration(
+        self,
+        key: builtins.str,
+        default: timedelta | None = None,
+        *,
+        required: builtins.bool = False,
+    ) -> timedelta:
         """Read a duration such as ``30s`` or ``1h``."""
         fallback = default if default is not None else timedelta(0)
         if key not in self.node:
             if required:
-                self.error(self.where, self._key(key), "required key is missing",
-                           f"add {key}: <duration such as 5m>")
+                self.error(
+                    self.where,
+                    self._key(key),
+                    "required key is missing",
+                    f"add {key}: <duration such as 5m>",
+                )
             return fallback
         raw = self.node[key]
         if isinstance(raw, int) and not isinstance(raw, bool):
             raw = f"{raw}s"
         if not isinstance(raw, str):
-            self.error(self.at(key), self._key(key),
-                       f"expected a duration such as 30s or 5m, got {_describe(raw)}")
+            self.error(
+                self.at(key),
+                self._key(key),
+                f"expected a duration such as 30s or 5m, got {_describe(raw)}",
+            )
             return fallback
         try:
             value = parse_duration(raw)
@@ -143,7 +182,7 @@ class Fields:
             return fallback
         return value
 
-    def secret(self, key: str, *, required: bool = False) -> Secret | None:
+    def secret(self, key: builtins.str, *, required: builtins.bool = False) -> Secret | None:
         """Read a string that may hold ``${ENV}`` references; keep it as a :class:`Secret`."""
         raw = self.str(key, required=required)
         if not raw:
@@ -154,7 +193,7 @@ class Fields:
             self.error(self.at(key), self._key(key), str(exc))
             return None
 
-    def str_map(self, key: str) -> dict[str, str]:
+    def str_map(self, key: builtins.str) -> dict[builtins.str, builtins.str]:
         """Read a mapping of strings to strings (labels, annotations)."""
         raw = self.node.get(key)
         if raw is None:
@@ -166,27 +205,41 @@ class Fields:
         for k, v in raw.items():
             if isinstance(v, bool) or not isinstance(v, (str, int, float)):
                 where = raw.at(k) if isinstance(raw, Node) else self.at(key)
-                self.error(where, f"{self._key(key)}.{k}",
-                           f"expected a string, got {_describe(v)}")
+                self.error(where, f"{self._key(key)}.{k}", f"expected a string, got {_describe(v)}")
                 continue
             out[str(k)] = str(v)
         return out
 
     # -- structure -------------------------------------------------------------------
-    def sub(self, key: str, allowed: Collection[str], *, required: bool = False) -> Fields:
+    def sub(
+        self,
+        key: builtins.str,
+        allowed: Collection[builtins.str],
+        *,
+        required: builtins.bool = False,
+    ) -> Fields:
         """Return the readers of a nested mapping (empty when absent)."""
         if key not in self.node and required:
             self.error(self.where, self._key(key), "required key is missing")
-        return Fields(self.node.get(key), path=self._key(key), context=self.context,
-                      errors=self.errors, allowed=allowed, where=self.at(key))
+        return Fields(
+            self.node.get(key),
+            path=self._key(key),
+            context=self.context,
+            errors=self.errors,
+            allowed=allowed,
+            where=self.at(key),
+        )
 
-    def items(self, key: str, *, required: bool = False) -> list[tuple[int, Any, SourceLocation]]:
+    def items(
+        self, key: builtins.str, *, required: builtins.bool = False
+    ) -> list[tuple[builtins.int, Any, SourceLocation]]:
         """Return ``(index, item, location)`` for each item of a list."""
         raw = self.node.get(key)
         if raw is None:
             if required:
-                self.error(self.where, self._key(key), "required key is missing",
-                           "add at least one item")
+                self.error(
+                    self.where, self._key(key), "required key is missing", "add at least one item"
+                )
             return []
         if not isinstance(raw, list):
             self.error(self.at(key), self._key(key), f"expected a list, got {_describe(raw)}")
@@ -194,21 +247,34 @@ class Fields:
         where = raw.at if isinstance(raw, NodeList) else (lambda _i: self.at(key))
         return [(i, item, where(i)) for i, item in enumerate(raw)]
 
-    def item_fields(self, key: str, allowed: Collection[str], *,
-                    required: bool = False) -> list[Fields]:
+    def item_fields(
+        self,
+        key: builtins.str,
+        allowed: Collection[builtins.str],
+        *,
+        required: builtins.bool = False,
+    ) -> list[Fields]:
         """Return readers for each mapping in a list."""
         return [
-            Fields(item, path=f"{self._key(key)}[{i}]", context=self.context,
-                   errors=self.errors, allowed=allowed, where=where)
+            Fields(
+                item,
+                path=f"{self._key(key)}[{i}]",
+                context=self.context,
+                errors=self.errors,
+                allowed=allowed,
+                where=where,
+            )
             for i, item, where in self.items(key, required=required)
         ]
 
-    def check(self, key: str, ok: bool, problem: str, hint: str = "") -> None:
+    def check(
+        self, key: builtins.str, ok: builtins.bool, problem: builtins.str, hint: builtins.str = ""
+    ) -> None:
         """Record *problem* at *key* unless *ok*."""
         if not ok:
             self.error(self.at(key), self._key(key), problem, hint)
 
-    def convert(self, key: str, parse: Callable[[str], T], default: T) -> T:
+    def convert(self, key: builtins.str, parse: Callable[[builtins.str], T], default: T) -> T:
         """Read a string and convert it with *parse*; a ``ValueError`` becomes a problem."""
         raw = self.str(key)
         if key not in self.node or not raw:

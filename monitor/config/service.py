@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from monitor.config.durations import fmt_duration
 from monitor.config.errors import ConfigError, ConfigErrors, SourceLocation
 from monitor.config.schema import Fields
 from monitor.config.secrets import Secret
@@ -50,7 +51,8 @@ class TargetConfig:
 
     def __post_init__(self) -> None:
         if self.timeout > self.interval:
-            raise ValueError(f"timeout {self.timeout} must not exceed interval {self.interval}")
+            raise ValueError(f"timeout {fmt_duration(self.timeout)} must not exceed interval "
+                             f"{fmt_duration(self.interval)}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,7 +116,8 @@ def load_service_config(path: Path, *, display: str | None = None) -> ServiceCon
 
 def _read(top: Fields, base: Path) -> ServiceConfig:
     db = top.sub("database", {"url"})
-    url = db.str("url", DEFAULT_DATABASE_URL)
+    secret_url = db.secret("url")  # may carry a password: ${ENV} references allowed
+    url = secret_url.reveal() if secret_url else DEFAULT_DATABASE_URL
     if url:
         db.check("url", url.split(":", 1)[0].split("+")[0] in {"sqlite", "postgresql"},
                  f"unsupported database URL scheme in {url.split(':', 1)[0]!r}",
@@ -166,10 +169,12 @@ def _targets(top: Fields, interval: timedelta, timeout: timedelta) -> tuple[Targ
             t.error(t.at("name"), f"{t.path}.name",
                     f'duplicate target name "{name}" (first at {seen[name]})')
         seen[name] = t.at("name")
-        t_interval, t_timeout = t.duration("interval", interval), t.duration("timeout", timeout)
+        t_interval = t.duration("interval", interval)
+        t_timeout = t.duration("timeout", min(timeout, t_interval))
         if t_timeout > t_interval:
-            t.error(t.at("timeout") if t.has("timeout") else t.where, f"{t.path}.timeout",
-                    f"timeout must not exceed the scrape interval ({t_interval})")
+            t.error(t.at("timeout"), f"{t.path}.timeout",
+                    f"timeout {fmt_duration(t_timeout)} must not exceed the scrape interval "
+                    f"({fmt_duration(t_interval)})")
             t_timeout = t_interval
         if name and url:
             out.append(TargetConfig(name=name, url=url, interval=t_interval, timeout=t_timeout,

@@ -16,7 +16,8 @@ P = TypeVar("P")
 class Registry(Generic[P]):
     """Build plugins of one group by name; built-ins register the same way as third parties."""
 
-    def __init__(self, group: str, protocol: type[P]) -> None:
+    def __init__(self, group: str, protocol: type[object]) -> None:
+        # type[object], not type[P]: mypy refuses a Protocol class for type[P] (mypy#4717).
         self.group, self._protocol = group, protocol
         self._loaded: dict[str, Callable[..., P]] = {}
 
@@ -37,7 +38,7 @@ class Registry(Generic[P]):
     def create(self, name: str, /, *args: object, **options: object) -> P:
         """Build plugin *name* with the given options and check its protocol."""
         plugin = self.factory(name)(*args, **options)
-        if not isinstance(plugin, self._protocol):
+        if not isinstance(plugin, self._protocol):  # runtime_checkable protocols only
             raise PluginError(f"{self.group}: {name!r} does not implement "
                               f"{self._protocol.__name__}")
         return plugin
