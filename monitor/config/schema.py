@@ -26,12 +26,12 @@ T = TypeVar("T")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
-def suggest(word: str, choices: Collection[str]) -> str:
+def suggest(word: str, choices: Collection[str], noun: str = "keys") -> str:
     """Return ``did you mean "x"?`` for the closest choice, or a list of the valid ones."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     if close:
         return f'did you mean "{close[0]}"?'
-    return "valid keys: " + ", ".join(sorted(choices))
+    return f"valid {noun}: " + ", ".join(sorted(choices))
 
 
 class Fields:
@@ -139,7 +139,7 @@ class Fields:
                 self.at(key),
                 self._key(key),
                 f"{value!r} is not one of " + ", ".join(sorted(choices)),
-                suggest(value, choices),
+                suggest(value, choices, "values"),
             )
             return default
         return value

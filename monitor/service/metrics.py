@@ -1,0 +1,114 @@
+"""Watchkeeper's own ``/metrics``: scrape health, SLO budgets and burn rates, alerts, actions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor.config import fmt_duration
+from monitor.core.model import AlertState
+from monitor.service.loop import Loop
+
+__all__ = ["LoopCollector", "build_registry"]
+
+
+class LoopCollector(Collector):
+    """Read the loop's latest report and the store at scrape time."""
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield every metric family."""
+        yield from self._targets()
+        yield from self._slos()
+        yield from self._alerts()
+        yield from self._actions()
+        yield from self._delivery()
+        report = self.loop.report
+        evaluations = CounterMetricFamily("watchkeeper_evaluations",
+                                          "SLO and alert evaluations completed")
+        evaluations.add_metric([], report.evaluations)
+        yield evaluations
+        errors = CounterMetricFamily("watchkeeper_step_errors",
+                                     "Loop steps that raised, by step", labels=["step"])
+        for step, count in sorted(report.step_errors.items()):
+            errors.add_metric([step], count)
+        yield errors
+
+    def _targets(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("watchkeeper_target_up",
+                               "1 if the last scrape of the target succeeded", labels=["target"])
+        duration = GaugeMetricFamily("watchkeeper_scrape_duration_seconds",
+                                     "Duration of the last scrape", labels=["target"])
+        scraped = GaugeMetricFamily("watchkeeper_scrape_samples_scraped",
+                                    "Samples in the last scrape", labels=["target"])
+        down = GaugeMetricFamily("watchkeeper_target_down_info",
+                                 "Why a target is down (1 per down target)",
+                                 labels=["target", "reason"])
+        for h in self.loop.report.targets:
+            up.add_metric([h.name], 1.0 if h.up else 0.0)
+            duration.add_metric([h.name], h.duration_seconds)
+            scraped.add_metric([h.name], h.samples_scraped)
+            if not h.up:
+                down.add_metric([h.name, h.error], 1.0)
+        yield from (up, duration, scraped, down)
+
+    def _slos(self) -> Iterable[Metric]:
+        remaining = GaugeMetricFamily("watchkeeper_slo_error_budget_remaining_ratio",
+                                      "Share of the error budget left over the SLO window",
+                                      labels=["slo", "service"])
+        objective = GaugeMetricFamily("watchkeeper_slo_objective_ratio", "SLO objective",
+                                      labels=["slo", "service"])
+        sli = GaugeMetricFamily("watchkeeper_slo_sli_ratio",
+                                "Good events over total events in the SLO window",
+                                labels=["slo", "service"])
+        burn = GaugeMetricFamily("watchkeeper_slo_burn_rate",
+                                 "Error-budget burn rate over a window", labels=["slo", "window"])
+        for s in self.loop.report.slo_statuses:
+            if s.error_budget_remaining is not None:
+                remaining.add_metric([s.name, s.service], s.error_budget_remaining)
+            if s.sli_ratio is not None:
+                sli.add_metric([s.name, s.service], s.sli_ratio)
+            objective.add_metric([s.name, s.service], s.objective)
+            for window, rate in s.burn_rates:
+                if rate is not None:
+                    burn.add_metric([s.name, fmt_duration(window)], rate)
+        yield from (remaining, objective, sli, burn)
+
+    def _alerts(self) -> Iterable[Metric]:
+        states = GaugeMetricFamily("watchkeeper_alerts", "Alerts by state",
+                                   labels=["alertname", "severity", "state"])
+        counts = Counter((a.name, a.severity, a.state.value)
+                         for a in self.loop.app.alerts.all([AlertState.PENDING,
+                                                             AlertState.FIRING]))
+        for (name, severity, state), n in sorted(counts.items()):
+            states.add_metric([name, severity, state], n)
+        yield states
+
+    def _actions(self) -> Iterable[Metric]:
+        runs = GaugeMetricFamily("watchkeeper_action_runs",
+                                 "Remediation action runs by action and state",
+                                 labels=["action", "state"])
+        counts = Counter((r.action, str(r.state)) for r in self.loop.app.runs.list(limit=10000))
+        for (action, state), n in sorted(counts.items()):
+            runs.add_metric([action, state], n)
+        yield runs
+
+    def _delivery(self) -> Iterable[Metric]:
+        outbox = GaugeMetricFamily("watchkeeper_outbox_entries",
+                                   "Notifications in the outbox by status", labels=["status"])
+        for status, n in sorted(self.loop.app.outbox.counts().items()):
+            outbox.add_metric([status], n)
+        yield outbox
+
+
+def build_registry(loop: Loop) -> CollectorRegistry:
+    """Return a registry holding only Watchkeeper's own metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LoopCollector(loop))
+    return registry
