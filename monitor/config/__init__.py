@@ -15,6 +15,7 @@ from monitor.config.service import (
     ServiceConfig,
     TargetConfig,
     load_service_config,
+    read_service_config,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "load_folder",
     "load_service_config",
     "parse_duration",
+    "read_service_config",
     "resolve_env",
     "suggest",
 ]

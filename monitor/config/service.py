@@ -21,12 +21,23 @@ __all__ = [
     "ServiceConfig",
     "TargetConfig",
     "load_service_config",
+    "read_service_config",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///watchkeeper.db"
 RECEIVER_TYPES = {"console", "slack"}
-_TOP = {"database", "listen", "intervals", "rules", "scrape", "targets", "receivers",
-        "backends", "retention", "external_url"}
+_TOP = {
+    "database",
+    "listen",
+    "intervals",
+    "rules",
+    "scrape",
+    "targets",
+    "receivers",
+    "backends",
+    "retention",
+    "external_url",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,8 +62,10 @@ class TargetConfig:
 
     def __post_init__(self) -> None:
         if self.timeout > self.interval:
-            raise ValueError(f"timeout {fmt_duration(self.timeout)} must not exceed interval "
-                             f"{fmt_duration(self.interval)}")
+            raise ValueError(
+                f"timeout {fmt_duration(self.timeout)} must not exceed interval "
+                f"{fmt_duration(self.interval)}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,22 +109,40 @@ class ServiceConfig:
 
 def load_service_config(path: Path, *, display: str | None = None) -> ServiceConfig:
     """Load ``watchkeeper.yaml``; raise :class:`ConfigErrors` with every problem found."""
+    config, errors = read_service_config(path, display=display)
+    ConfigErrors.raise_if_any(errors)
+    assert config is not None
+    return config
+
+
+def read_service_config(
+    path: Path, *, display: str | None = None
+) -> tuple[ServiceConfig | None, list[ConfigError]]:
+    """Read ``watchkeeper.yaml`` as far as it goes; return it with the problems found.
+
+    The configuration is returned even when there are problems (with defaults in their
+    place), so that a check can go on to the rules folder and report its problems too.
+    """
     name = display or str(path)
-    errors: list[ConfigError] = []
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigErrors([ConfigError(SourceLocation(name), "", f"cannot read file: {exc}",
-                                        "pass --config FILE or create watchkeeper.yaml")]) from exc
+        return None, [
+            ConfigError(
+                SourceLocation(name),
+                "",
+                f"cannot read file: {exc}",
+                "pass --config FILE or create watchkeeper.yaml",
+            )
+        ]
     docs, errors = load_documents(text, name)
     if len(docs) > 1:
         errors.append(ConfigError(SourceLocation(name), "", "expected one YAML document"))
     root = docs[0] if docs else None
-    top = Fields(root, path="", context="", errors=errors, allowed=_TOP,
-                 where=SourceLocation(name, 1, 1))
-    config = _read(top, path.parent)
-    ConfigErrors.raise_if_any(errors)
-    return config
+    top = Fields(
+        root, path="", context="", errors=errors, allowed=_TOP, where=SourceLocation(name, 1, 1)
+    )
+    return _read(top, path.parent), errors
 
 
 def _read(top: Fields, base: Path) -> ServiceConfig:
@@ -119,13 +150,20 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
     secret_url = db.secret("url")  # may carry a password: ${ENV} references allowed
     url = secret_url.reveal() if secret_url else DEFAULT_DATABASE_URL
     if url:
-        db.check("url", url.split(":", 1)[0].split("+")[0] in {"sqlite", "postgresql"},
-                 f"unsupported database URL scheme in {url.split(':', 1)[0]!r}",
-                 "use sqlite:///FILE or postgresql+psycopg://HOST/DB")
+        db.check(
+            "url",
+            url.split(":", 1)[0].split("+")[0] in {"sqlite", "postgresql"},
+            f"unsupported database URL scheme in {url.split(':', 1)[0]!r}",
+            "use sqlite:///FILE or postgresql+psycopg://HOST/DB",
+        )
     listen = top.str("listen", "127.0.0.1:9464")
     host, _, port_text = listen.rpartition(":")
-    top.check("listen", bool(host) and port_text.isdigit() and int(port_text) < 65536,
-              f"invalid listen address {listen!r}", "use HOST:PORT, e.g. 127.0.0.1:9464")
+    top.check(
+        "listen",
+        bool(host) and port_text.isdigit() and int(port_text) < 65536,
+        f"invalid listen address {listen!r}",
+        "use HOST:PORT, e.g. 127.0.0.1:9464",
+    )
     iv = top.sub("intervals", {"scrape", "evaluation", "delivery", "remediation"})
     defaults = Intervals()
     intervals = Intervals(
@@ -163,36 +201,63 @@ def _targets(top: Fields, interval: timedelta, timeout: timedelta) -> tuple[Targ
         name, url = t.str("name", required=True), t.str("url", required=True)
         if url:
             parsed = urlparse(url)
-            t.check("url", parsed.scheme in {"http", "https"} and bool(parsed.netloc),
-                    f"invalid target URL {url!r}", "use http://HOST:PORT/metrics")
+            t.check(
+                "url",
+                parsed.scheme in {"http", "https"} and bool(parsed.netloc),
+                f"invalid target URL {url!r}",
+                "use http://HOST:PORT/metrics",
+            )
         if name in seen:
-            t.error(t.at("name"), f"{t.path}.name",
-                    f'duplicate target name "{name}" (first at {seen[name]})')
+            t.error(
+                t.at("name"),
+                f"{t.path}.name",
+                f'duplicate target name "{name}" (first at {seen[name]})',
+            )
         seen[name] = t.at("name")
         t_interval = t.duration("interval", interval)
         t_timeout = t.duration("timeout", min(timeout, t_interval))
         if t_timeout > t_interval:
-            t.error(t.at("timeout"), f"{t.path}.timeout",
-                    f"timeout {fmt_duration(t_timeout)} must not exceed the scrape interval "
-                    f"({fmt_duration(t_interval)})")
+            t.error(
+                t.at("timeout"),
+                f"{t.path}.timeout",
+                f"timeout {fmt_duration(t_timeout)} must not exceed the scrape interval "
+                f"({fmt_duration(t_interval)})",
+            )
             t_timeout = t_interval
         if name and url:
-            out.append(TargetConfig(name=name, url=url, interval=t_interval, timeout=t_timeout,
-                                    labels=t.str_map("labels")))
+            out.append(
+                TargetConfig(
+                    name=name,
+                    url=url,
+                    interval=t_interval,
+                    timeout=t_timeout,
+                    labels=t.str_map("labels"),
+                )
+            )
     return tuple(out)
 
 
 def _receivers(top: Fields) -> tuple[ReceiverConfig, ...]:
     out: list[ReceiverConfig] = []
-    for r in top.item_fields("receivers", {"name", "type", "severities", "channel", "token",
-                                           "base_url", "path"}):
+    for r in top.item_fields(
+        "receivers", {"name", "type", "severities", "channel", "token", "base_url", "path"}
+    ):
         name = r.str("name", required=True)
         kind = r.choice("type", RECEIVER_TYPES, "console")
         severities = tuple(str(s) for _, s, _ in r.items("severities"))
         token = r.secret("token", required=kind == "slack")
         channel = r.str("channel", required=kind == "slack")
-        out.append(ReceiverConfig(name=name, type=kind, severities=severities, channel=channel,
-                                  token=token, base_url=r.str("base_url"), path=r.str("path")))
+        out.append(
+            ReceiverConfig(
+                name=name,
+                type=kind,
+                severities=severities,
+                channel=channel,
+                token=token,
+                base_url=r.str("base_url"),
+                path=r.str("path"),
+            )
+        )
     return tuple(out)
 
 
@@ -205,5 +270,5 @@ def _local_backend(top: Fields) -> LocalBackendConfig:
 def _absolute_sqlite(url: str, base: Path) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((base / url[len(prefix):]).resolve())
+        return prefix + str((base / url[len(prefix) :]).resolve())
     return url
