@@ -189,7 +189,7 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
         scrape_concurrency=max(concurrency, 1),
         sample_retention=top.duration("retention", timedelta(days=35)),
         targets=_targets(top, intervals.scrape, timeout),
-        receivers=_receivers(top),
+        receivers=_receivers(top, base),
         local_backend=_local_backend(top),
     )
 
@@ -237,7 +237,7 @@ def _targets(top: Fields, interval: timedelta, timeout: timedelta) -> tuple[Targ
     return tuple(out)
 
 
-def _receivers(top: Fields) -> tuple[ReceiverConfig, ...]:
+def _receivers(top: Fields, base: Path) -> tuple[ReceiverConfig, ...]:
     out: list[ReceiverConfig] = []
     for r in top.item_fields(
         "receivers", {"name", "type", "severities", "channel", "token", "base_url", "path"}
@@ -255,7 +255,7 @@ def _receivers(top: Fields) -> tuple[ReceiverConfig, ...]:
                 channel=channel,
                 token=token,
                 base_url=r.str("base_url"),
-                path=r.str("path"),
+                path=_relative_to(base, r.str("path")),
             )
         )
     return tuple(out)
@@ -272,3 +272,8 @@ def _absolute_sqlite(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str((base / url[len(prefix) :]).resolve())
     return url
+
+
+def _relative_to(base: Path, path: str) -> str:
+    """Resolve a relative file path against the service file's folder."""
+    return str(base / path) if path and not Path(path).is_absolute() else path

@@ -1,0 +1,153 @@
+"""Assembly: the one place where configuration names become objects."""
+
+from __future__ import annotations
+
+import difflib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.alerting import AlertStateMachine, Route, Router
+from monitor.alerting.delivery import DeliveryWorker
+from monitor.alerting.notifiers.base import Notifier, notifiers
+from monitor.collectors.endpoint import ScrapeManager
+from monitor.config import (
+    ConfigError,
+    ConfigErrors,
+    Document,
+    ReceiverConfig,
+    ServiceConfig,
+    load_folder,
+    read_service_config,
+)
+from monitor.core.time import Clock, SystemClock
+from monitor.remediation.backends.base import RemediationBackend, backends
+from monitor.remediation.engine import RemediationEngine
+from monitor.remediation.spec import RemediationPolicy
+from monitor.remediation.spec import from_document as policy_from_document
+from monitor.slo.evaluator import SLOEvaluator
+from monitor.slo.sli import StoreSLISource
+from monitor.slo.spec import SLOSpec
+from monitor.slo.spec import from_document as slo_from_document
+from monitor.store import Database, SampleStore, TargetStore
+from monitor.store.alerts import AlertStore
+from monitor.store.outbox import OutboxStore
+from monitor.store.registry import ModelRegistry
+from monitor.store.runs import RunStore
+
+__all__ = ["KINDS", "Rules", "Watchkeeper", "load_rules"]
+
+Parser = Callable[[Document, list[ConfigError]], Any]
+KINDS: dict[str, Parser] = {
+    "SLO": slo_from_document,
+    "RemediationPolicy": policy_from_document,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rules:
+    """Every object of the rules folder, checked and typed."""
+
+    slos: tuple[SLOSpec, ...] = ()
+    policies: tuple[RemediationPolicy, ...] = ()
+
+
+def load_rules(config: ServiceConfig, *, base: Path | None = None) -> Rules:
+    """Load and check the rules folder; raise :class:`ConfigErrors` listing every problem."""
+    errors: list[ConfigError] = []
+    docs = load_folder(config.rules_dir, errors, base=base)
+    slos: list[SLOSpec] = []
+    policies: list[RemediationPolicy] = []
+    for doc in docs:
+        parse = KINDS.get(doc.kind)
+        if parse is None:
+            close = difflib.get_close_matches(doc.kind, KINDS, n=1)
+            hint = f'did you mean "{close[0]}"?' if close else "known kinds: " + ", ".join(
+                sorted(KINDS))
+            errors.append(ConfigError(doc.where, "kind", f"unknown kind {doc.kind!r}", hint))
+            continue
+        spec = parse(doc, errors)
+        if isinstance(spec, SLOSpec):
+            slos.append(spec)
+        elif isinstance(spec, RemediationPolicy):
+            policies.append(spec)
+    ConfigErrors.raise_if_any(errors)
+    return Rules(slos=tuple(slos), policies=tuple(policies))
+
+
+def load(config_path: Path) -> tuple[ServiceConfig, Rules]:
+    """Load the service file and its rules folder, reporting every problem in both."""
+    config, problems = read_service_config(config_path)
+    rules = Rules()
+    if config is not None:
+        try:
+            rules = load_rules(config, base=config_path.parent)
+        except ConfigErrors as exc:
+            problems.extend(exc.errors)
+    ConfigErrors.raise_if_any(problems)
+    assert config is not None
+    return config, rules
+
+
+def _build_notifier(receiver: ReceiverConfig) -> Notifier:
+    if receiver.type == "slack":
+        assert receiver.token is not None
+        return notifiers.create("slack", name=receiver.name, channel=receiver.channel,
+                                token=receiver.token, base_url=receiver.base_url)
+    return notifiers.create("console", name=receiver.name, path=receiver.path)
+
+
+class Watchkeeper:
+    """Every engine of one service, built from its configuration."""
+
+    def __init__(self, config: ServiceConfig, rules: Rules, *, clock: Clock | None = None,
+                 extra_notifiers: dict[str, Notifier] | None = None,
+                 extra_backends: dict[str, RemediationBackend] | None = None,
+                 database: Database | None = None) -> None:
+        self.config, self.rules = config, rules
+        self.clock = clock or SystemClock()
+        self.db = database or Database(config.database_url)
+        self.samples, self.targets = SampleStore(self.db), TargetStore(self.db)
+        self.alerts, self.outbox = AlertStore(self.db), OutboxStore(self.db)
+        self.runs, self.registry = RunStore(self.db), ModelRegistry(self.db)
+        self.scraper = ScrapeManager(config.targets, samples=self.samples,
+                                     targets_store=self.targets,
+                                     concurrency=config.scrape_concurrency, clock=self.clock)
+        self.slo = SLOEvaluator(specs=rules.slos, source=StoreSLISource(self.samples),
+                                clock=self.clock)
+        self.state = AlertStateMachine(store=self.alerts)
+        self.router = Router(routes=[Route(receiver=r.name, severities=r.severities)
+                                     for r in config.receivers],
+                             outbox=self.outbox, base_url=self.base_url)
+        built = {r.name: _build_notifier(r) for r in config.receivers}
+        built.update(extra_notifiers or {})
+        self.notifiers = built
+        self.delivery = DeliveryWorker(outbox=self.outbox, notifiers=built, clock=self.clock)
+        available: dict[str, RemediationBackend] = {
+            "local": backends.create("local",
+                                     deploy_urls=dict(config.local_backend.deploy_urls)),
+            "dry-run": backends.create("dry-run"),
+        }
+        available.update(extra_backends or {})
+        self.remediation = RemediationEngine(
+            policies=rules.policies, backends=available, runs=self.runs,
+            registry=self.registry, clock=self.clock, worker_id=f"{socket.gethostname()}")
+
+    @property
+    def base_url(self) -> str:
+        """Return the URL people reach this service at (for runbook links)."""
+        if self.config.external_url:
+            return self.config.external_url.rstrip("/")
+        return f"http://{self.config.listen_host}:{self.config.listen_port}"
+
+    @classmethod
+    def from_file(cls, config_path: Path, *, clock: Clock | None = None) -> Watchkeeper:
+        """Load configuration and rules from *config_path* and build the service."""
+        config, rules = load(config_path)
+        return cls(config, rules, clock=clock)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()

@@ -1,0 +1,112 @@
+"""One pass of each scheduled step: scrape, evaluate, deliver, remediate, retain."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.alerting import Transition
+from monitor.core.model import AlertState, TargetHealth
+from monitor.service.assembly import Watchkeeper
+from monitor.slo.evaluator import SLOStatus
+
+__all__ = ["Loop", "LoopReport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LoopReport:
+    """What the last pass of each step saw; read by /metrics and the API."""
+
+    targets: list[TargetHealth] = field(default_factory=list)
+    slo_statuses: list[SLOStatus] = field(default_factory=list)
+    last_evaluation: datetime | None = None
+    evaluations: int = 0
+    step_errors: dict[str, int] = field(default_factory=dict)
+
+
+class Loop:
+    """The control loop's steps; each runs alone on its own schedule and never raises."""
+
+    def __init__(self, app: Watchkeeper) -> None:
+        self.app = app
+        self.report = LoopReport()
+        self._locks = {name: threading.Lock() for name in
+                       ("scrape", "evaluate", "deliver", "remediate", "retain")}
+
+    def _guard(self, name: str) -> threading.Lock:
+        return self._locks[name]
+
+    def _failed(self, step: str) -> None:
+        log.exception("step %s failed; it will run again at its next interval", step)
+        self.report.step_errors[step] = self.report.step_errors.get(step, 0) + 1
+
+    def scrape(self) -> list[TargetHealth]:
+        """Scrape every due target and store what came back."""
+        with self._guard("scrape"):
+            try:
+                health = self.app.scraper.scrape_all_sync()
+            except Exception:
+                self._failed("scrape")
+                return []
+            if health:
+                known = {h.name: h for h in self.report.targets}
+                known.update({h.name: h for h in health})
+                self.report.targets = sorted(known.values(), key=lambda h: h.name)
+            return health
+
+    def evaluate(self, at: datetime | None = None) -> list[Transition]:
+        """Evaluate SLOs, advance alerts, queue notifications and remediation."""
+        with self._guard("evaluate"):
+            try:
+                return self._evaluate(at or self.app.clock.now())
+            except Exception:
+                self._failed("evaluate")
+                return []
+
+    def _evaluate(self, now: datetime) -> list[Transition]:
+        evaluation = self.app.slo.evaluate(now)
+        sources = {f"slo/{s.name}" for s in self.app.rules.slos}
+        transitions = self.app.state.apply(evaluation.signals, now, evaluated_sources=sources)
+        self.report.slo_statuses = list(evaluation.statuses)
+        self.report.last_evaluation = now
+        self.report.evaluations += 1
+        for t in transitions:
+            log.info("alert %s %s: %s -> %s", t.alert.name, dict(t.alert.labels),
+                     t.from_state, t.to_state)
+        self.app.router.enqueue(transitions)
+        for t in transitions:
+            if t.to_state is AlertState.FIRING:
+                self.app.remediation.on_alert(t.alert)
+        return transitions
+
+    def deliver(self) -> int:
+        """Send due notifications from the outbox; return how many were sent."""
+        with self._guard("deliver"):
+            try:
+                return self.app.delivery.deliver_due().sent
+            except Exception:
+                self._failed("deliver")
+                return 0
+
+    def remediate(self) -> int:
+        """Run queued remediation actions; return how many finished."""
+        with self._guard("remediate"):
+            try:
+                return len(self.app.remediation.work())
+            except Exception:
+                self._failed("remediate")
+                return 0
+
+    def retain(self) -> int:
+        """Drop raw samples past the retention period."""
+        with self._guard("retain"):
+            try:
+                cutoff = self.app.clock.now() - self.app.config.sample_retention
+                return self.app.samples.delete_before(cutoff)
+            except Exception:
+                self._failed("retain")
+                return 0

@@ -1,0 +1,7 @@
+"""Fixtures for remediation tests."""
+
+from __future__ import annotations
+
+from remediation_fakes import deploy_server
+
+__all__ = ["deploy_server"]
