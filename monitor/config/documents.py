@@ -1,4 +1,4 @@
-"""The rules folder: Kubernetes-shaped YAML objects (``apiVersion``, ``kind``, ``metadata``, ``spec``)."""
+"""The rules folder: Kubernetes-shaped objects (apiVersion, kind, metadata, spec)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def load_file(path: Path, display: str, errors: list[ConfigError]) -> list[Docum
     return out
 
 
-def load_folder(folder: Path, errors: list[ConfigError], base: Path | None = None) -> list[Document]:
+def load_folder(folder: Path, errors: list[ConfigError],
+                base: Path | None = None) -> list[Document]:
     """Read every ``*.yaml``/``*.yml`` file under *folder*; report duplicate names."""
     docs: list[Document] = []
     if not folder.is_dir():

@@ -1,4 +1,4 @@
-"""The service file, ``watchkeeper.yaml``: database, listen address, intervals, targets, receivers."""
+"""The service file, ``watchkeeper.yaml``: database, listen address, intervals, targets."""
 
 from __future__ import annotations
 

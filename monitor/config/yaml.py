@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node as YamlNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import Node as YamlNode
 
 from monitor.config.errors import ConfigError, SourceLocation
 
@@ -100,7 +101,8 @@ def load_documents(text: str, path: str) -> tuple[list[Any], list[ConfigError]]:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path)
+        where = (SourceLocation(path, mark.line + 1, mark.column + 1) if mark
+                 else SourceLocation(path))
         problem = f"invalid YAML: {exc.problem or exc.context}"
         return [], [ConfigError(where, "", problem, "fix the syntax at this position")]
     except yaml.YAMLError as exc:

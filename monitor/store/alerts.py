@@ -86,7 +86,8 @@ class AlertStore:
                         from_state=previous.value, to_state=alert.state.value,
                         at=to_epoch(alert.updated_at), value=alert.value))
 
-    def transitions(self, fingerprint: str | None = None, limit: int = 1000) -> list[AlertTransition]:
+    def transitions(self, fingerprint: str | None = None,
+                    limit: int = 1000) -> list[AlertTransition]:
         """Return recorded transitions, oldest first."""
         query = select(AlertTransitionRow).order_by(AlertTransitionRow.id).limit(limit)
         if fingerprint is not None:

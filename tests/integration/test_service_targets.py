@@ -26,7 +26,7 @@ BAD_BODY = b"# TYPE req_total counter\nreq_total{code=200} 5\n"
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if self.path == "/hang/metrics":
             time.sleep(2.0)
         body = BAD_BODY if self.path == "/bad/metrics" else GOOD_BODY
