@@ -20,16 +20,22 @@ The shape follows Sloth's ``prometheus/v1`` service level so that its users reco
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from monitor.config.documents import API_VERSION, Document
-from monitor.config.errors import ConfigError, SourceLocation
+from monitor.config.errors import ConfigError
 from monitor.config.schema import Fields
 from monitor.config.yaml import Node
 from monitor.core.matchers import Selector, parse_selector
 from monitor.core.model import Severity
+from monitor.slo.model import (
+    DEFAULT_ALERT_NAME,
+    DEFAULT_WINDOW,
+    AlertingSpec,
+    EventsSLI,
+    SeverityAlerting,
+    SLOSpec,
+)
 from monitor.slo.windows import SLO_SEVERITIES, BurnRateWindow, default_windows, fmt_window
 
 __all__ = [
@@ -46,9 +52,7 @@ __all__ = [
 ]
 
 SLO_KIND = "SLO"
-DEFAULT_ALERT_NAME = "SLOBurnRate"
 DEFAULT_RUNBOOK_URL = "runbooks/slo-burn.md"
-DEFAULT_WINDOW = timedelta(days=30)
 #: Labels the evaluator sets on every signal; a spec may not set them itself.
 RESERVED_LABELS = frozenset({"slo", "severity", "service", "alertname"})
 
@@ -58,100 +62,6 @@ _SEVERITY = {"disable", "labels", "annotations"}
 _WINDOW = {"severity", "long", "short", "factor"}
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventsSLI:
-    """An events-ratio SLI: counters of good (or bad) events and of all events."""
-
-    total: Selector
-    good: Selector | None = None
-    bad: Selector | None = None
-
-    def __post_init__(self) -> None:
-        if (self.good is None) == (self.bad is None):
-            raise ValueError("set exactly one of good or bad, got "
-                             + ("both" if self.good is not None else "neither"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeverityAlerting:
-    """Per-severity alert settings: the page alert or the ticket alert."""
-
-    disable: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlertingSpec:
-    """How burn becomes signals: the alert name, its labels and the tiers that fire it."""
-
-    windows: tuple[BurnRateWindow, ...]
-    name: str = DEFAULT_ALERT_NAME
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    page: SeverityAlerting = field(default_factory=SeverityAlerting)
-    ticket: SeverityAlerting = field(default_factory=SeverityAlerting)
-
-    def __post_init__(self) -> None:
-        if not _METRIC_NAME.fullmatch(self.name):
-            raise ValueError(f"name must be a valid alert name ([a-zA-Z_:][a-zA-Z0-9_:]*), "
-                             f"got {self.name!r}")
-        if not self.windows:
-            raise ValueError("windows must hold at least one burn-rate window")
-
-    def severity(self, severity: Severity) -> SeverityAlerting:
-        """Return the settings of *severity* (page or ticket)."""
-        if severity is Severity.PAGE:
-            return self.page
-        if severity is Severity.TICKET:
-            return self.ticket
-        raise ValueError(f"SLO alerts are page or ticket, got {severity.value!r}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SLOSpec:
-    """One SLO, checked: what is measured, the objective, the window, and how it alerts.
-
-    ``objective`` is a percentage as written (99.9); :attr:`target` is the fraction (0.999).
-    """
-
-    name: str
-    service: str
-    objective: float
-    sli: EventsSLI
-    alerting: AlertingSpec
-    window: timedelta = DEFAULT_WINDOW
-    description: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    metadata_labels: Mapping[str, str] = field(default_factory=dict)
-    where: SourceLocation | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("name must not be empty")
-        if not self.service:
-            raise ValueError("service must not be empty")
-        if not 0 < self.objective < 100:
-            raise ValueError(f"objective must be a percentage between 0 and 100 (exclusive), "
-                             f"got {self.objective}")
-        if self.window <= timedelta(0):
-            raise ValueError(f"window must be positive, got {fmt_window(self.window)}")
-        for w in self.alerting.windows:
-            if w.long_window > self.window:
-                raise ValueError(f"alert window {fmt_window(w.long_window)} is longer than "
-                                 f"the SLO window {fmt_window(self.window)}")
-
-    @property
-    def target(self) -> float:
-        """Return the objective as a fraction, e.g. 0.999."""
-        return self.objective / 100.0
-
-    @property
-    def error_budget(self) -> float:
-        """Return the share of events allowed to be bad, e.g. 0.001."""
-        return 1.0 - self.target
 
 
 def from_document(doc: Document, errors: list[ConfigError]) -> SLOSpec | None:

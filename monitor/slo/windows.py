@@ -47,8 +47,11 @@ class BurnRateWindow:
     long_window: timedelta
     short_window: timedelta
     factor: float
+    for_duration: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
+        if self.for_duration < timedelta(0):
+            raise ValueError(f"for must not be negative, got {fmt_window(self.for_duration)}")
         if self.severity not in SLO_SEVERITIES:
             raise ValueError(f"severity must be page or ticket, got {self.severity.value!r}")
         if self.short_window <= timedelta(0):
