@@ -100,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"watchkeeper {__version__} serving on {server.app.base_url}", flush=True)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        server._http.should_exit = True
+        server.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

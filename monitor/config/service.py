@@ -105,6 +105,7 @@ class ServiceConfig:
     targets: tuple[TargetConfig, ...] = ()
     receivers: tuple[ReceiverConfig, ...] = ()
     local_backend: LocalBackendConfig = field(default_factory=LocalBackendConfig)
+    prometheus_url: str = ""
 
 
 def load_service_config(path: Path, *, display: str | None = None) -> ServiceConfig:
@@ -191,6 +192,7 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
         targets=_targets(top, intervals.scrape, timeout),
         receivers=_receivers(top, base),
         local_backend=_local_backend(top),
+        prometheus_url=_prometheus_url(top),
     )
 
 
@@ -277,3 +279,14 @@ def _absolute_sqlite(url: str, base: Path) -> str:
 def _relative_to(base: Path, path: str) -> str:
     """Resolve a relative file path against the service file's folder."""
     return str(base / path) if path and not Path(path).is_absolute() else path
+
+
+def _prometheus_url(top: Fields) -> str:
+    """Read ``prometheus.url``: the PromQL SLI source for SLOs with ``source: prometheus``."""
+    prom = top.sub("prometheus", {"url"})
+    url = prom.str("url")
+    if url:
+        parsed = urlparse(url)
+        prom.check("url", parsed.scheme in {"http", "https"} and bool(parsed.netloc),
+                   f"invalid Prometheus URL {url!r}", "use http://HOST:9090")
+    return url.rstrip("/")

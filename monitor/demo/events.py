@@ -8,6 +8,7 @@ from datetime import datetime
 from monitor.core.model import AlertState
 from monitor.core.time import utcnow
 from monitor.service.loop import Loop
+from monitor.slo.windows import fmt_window
 
 __all__ = ["DemoEvent", "EventFeed", "Progress"]
 
@@ -114,7 +115,5 @@ class EventFeed:
 
     def burn_rates(self) -> list[tuple[str, str, float | None]]:
         """Return ``(slo, window, burn rate)`` from the last evaluation."""
-        from monitor.config import fmt_duration
-
-        return [(s.name, fmt_duration(w), r) for s in self.loop.report.slo_statuses
+        return [(s.name, fmt_window(w), r) for s in self.loop.report.slo_statuses
                 for w, r in s.burn_rates]

@@ -37,16 +37,13 @@ class Loop:
         self._locks = {name: threading.Lock() for name in
                        ("scrape", "evaluate", "deliver", "remediate", "retain")}
 
-    def _guard(self, name: str) -> threading.Lock:
-        return self._locks[name]
-
     def _failed(self, step: str) -> None:
         log.exception("step %s failed; it will run again at its next interval", step)
         self.report.step_errors[step] = self.report.step_errors.get(step, 0) + 1
 
     def scrape(self) -> list[TargetHealth]:
         """Scrape every due target and store what came back."""
-        with self._guard("scrape"):
+        with self._locks["scrape"]:
             try:
                 health = self.app.scraper.scrape_all_sync()
             except Exception:
@@ -60,7 +57,7 @@ class Loop:
 
     def evaluate(self, at: datetime | None = None) -> list[Transition]:
         """Evaluate SLOs, advance alerts, queue notifications and remediation."""
-        with self._guard("evaluate"):
+        with self._locks["evaluate"]:
             try:
                 return self._evaluate(at or self.app.clock.now())
             except Exception:
@@ -85,7 +82,7 @@ class Loop:
 
     def deliver(self) -> int:
         """Send due notifications from the outbox; return how many were sent."""
-        with self._guard("deliver"):
+        with self._locks["deliver"]:
             try:
                 return self.app.delivery.deliver_due().sent
             except Exception:
@@ -94,7 +91,7 @@ class Loop:
 
     def remediate(self) -> int:
         """Run queued remediation actions; return how many finished."""
-        with self._guard("remediate"):
+        with self._locks["remediate"]:
             try:
                 return len(self.app.remediation.work())
             except Exception:
@@ -103,7 +100,7 @@ class Loop:
 
     def retain(self) -> int:
         """Drop raw samples past the retention period."""
-        with self._guard("retain"):
+        with self._locks["retain"]:
             try:
                 cutoff = self.app.clock.now() - self.app.config.sample_retention
                 return self.app.samples.delete_before(cutoff)

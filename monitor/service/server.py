@@ -50,6 +50,10 @@ class Server:
             time.sleep(0.05)
         log.info("serving on %s", self.app.base_url)
 
+    def request_stop(self) -> None:
+        """Ask the HTTP server to stop; :meth:`wait` then returns (safe from a signal handler)."""
+        self._http.should_exit = True
+
     def wait(self) -> None:
         """Block until the HTTP server stops (Ctrl-C or SIGTERM)."""
         while self._thread is not None and self._thread.is_alive():
@@ -57,7 +61,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop serving and the schedule; close the database."""
-        self._http.should_exit = True
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(10)
         if self.schedule:
