@@ -15,8 +15,10 @@ from typing import Any
 from monitor import __version__
 from monitor.config import ConfigErrors, ServiceConfig, load_service_config
 from monitor.core.errors import WatchkeeperError
+from monitor.core.model import AlertState
 from monitor.service.api import to_json
-from monitor.service.assembly import Rules, Watchkeeper, load
+from monitor.service.assembly import Rules, Watchkeeper, load, load_rules
+from monitor.slo.windows import fmt_window
 
 __all__ = ["main"]
 
@@ -135,10 +137,58 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 def cmd_slo_status(args: argparse.Namespace) -> int:
     def run(app: Watchkeeper) -> int:
-        rows = [to_json(s) for s in app.slo.evaluate().statuses]
-        _emit(args, rows, ["name", "objective", "sli_ratio", "error_budget_remaining", "no_data"])
+        firing: dict[str, list[str]] = {}
+        for alert in app.alerts.all([AlertState.FIRING, AlertState.PENDING]):
+            slo = alert.labels.get("slo", "")
+            firing.setdefault(slo, []).append(f"{alert.severity or alert.name}:{alert.state}")
+        rows = []
+        for status in app.slo.evaluate().statuses:
+            row = to_json(status)
+            row["group"] = ",".join(f"{k}={v}" for k, v in status.group.items())
+            row["burn"] = " ".join(f"{fmt_window(w)}={r:.2f}x" for w, r in status.burn_rates
+                                   if r is not None) or "-"
+            row["alerts"] = " ".join(firing.get(status.name, [])) or "ok"
+            row["forecast"] = (fmt_window(status.time_to_exhaustion)
+                               if status.time_to_exhaustion is not None else "-")
+            rows.append(row)
+        _emit(args, rows, ["name", "group", "objective", "sli_ratio", "error_budget_remaining",
+                           "burn", "alerts", "forecast", "state"])
         return EXIT_OK
     return _with_app(args, run)
+
+
+def cmd_slo_convert(args: argparse.Namespace) -> int:
+    from monitor.config import ConfigError, load_file
+    from monitor.slo.convert import to_native_yaml
+    from monitor.slo.formats import is_slo_document, read_slos
+
+    errors: list[ConfigError] = []
+    docs = [doc for name in args.files for doc in load_file(Path(name), name, errors)]
+    specs = read_slos([d for d in docs if is_slo_document(d)], errors)
+    ConfigErrors.raise_if_any(errors)
+    if not specs:
+        print("no SLOs found in " + ", ".join(args.files), file=sys.stderr)
+        return EXIT_PROBLEMS
+    text = to_native_yaml(specs)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {len(specs)} SLOs to {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def cmd_rules_generate(args: argparse.Namespace) -> int:
+    from monitor.slo.rules import write_rules
+
+    if args.rules:
+        rules = load_rules(ServiceConfig(source="--rules", rules_dir=Path(args.rules)))
+    else:
+        _config, rules = load(_config_path(args))
+    written = write_rules(rules.slos, Path(args.out))
+    for path in written:
+        print(path)
+    return EXIT_OK
 
 
 def cmd_actions_list(args: argparse.Namespace) -> int:
@@ -230,7 +280,21 @@ def _parser() -> argparse.ArgumentParser:
     alerts = sub.add_parser("alerts", help="alerts").add_subparsers(dest="sub", required=True)
     alerts.add_parser("list", parents=[common, out]).set_defaults(func=cmd_alerts_list)
     slo = sub.add_parser("slo", help="SLOs").add_subparsers(dest="sub", required=True)
-    slo.add_parser("status", parents=[common, out]).set_defaults(func=cmd_slo_status)
+    slo.add_parser("status", parents=[common, out],
+                   help="SLI, budget, burn per window, alerts, forecast").set_defaults(
+        func=cmd_slo_status)
+    convert = slo.add_parser("convert", help="turn Sloth/OpenSLO/native files into native YAML")
+    convert.add_argument("files", nargs="+", metavar="FILE")
+    convert.add_argument("--out", help="write here instead of standard output")
+    convert.set_defaults(func=cmd_slo_convert)
+    rules = sub.add_parser("rules", help="Prometheus rules").add_subparsers(dest="sub",
+                                                                           required=True)
+    generate = rules.add_parser("generate", parents=[common],
+                                help="write Sloth-compatible recording and alerting rules")
+    generate.add_argument("--out", required=True, metavar="DIR")
+    generate.add_argument("--rules", metavar="DIR",
+                          help="read this rules folder alone (no service file needed)")
+    generate.set_defaults(func=cmd_rules_generate)
     actions = sub.add_parser("actions", help="remediation action runs").add_subparsers(
         dest="sub", required=True)
     listing = actions.add_parser("list", parents=[common, out])

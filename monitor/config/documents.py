@@ -13,8 +13,15 @@ from monitor.config.yaml import Node, load_documents
 __all__ = ["Document", "load_folder", "load_file"]
 
 API_VERSION = "watchkeeper.dev/v1"
+#: Sloth's plain (non-Kubernetes) files carry ``version:`` instead of apiVersion/kind/metadata.
+SLOTH_VERSION = "prometheus/v1"
+SLOTH_KIND = "SlothServiceLevel"
+SLOTH_WINDOWS_VERSION = "alertWindows/v1"
+SLOTH_WINDOWS_KIND = "AlertWindows"
 _TOP = {"apiVersion", "kind", "metadata", "spec"}
 _METADATA = {"name", "labels", "annotations", "namespace"}
+OPENSLO_VERSION = "openslo/v1"
+_OPENSLO_METADATA = _METADATA | {"displayName"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,11 +59,18 @@ def load_file(path: Path, display: str, errors: list[ConfigError]) -> list[Docum
     out = []
     for raw in raw_docs:
         where = getattr(raw, "where", SourceLocation(display))
+        sloth = _sloth_document(raw, where)
+        if sloth is not None:
+            out.append(sloth)
+            continue
         top = Fields(raw, path="", context="", errors=errors, allowed=_TOP, where=where)
         kind = top.str("kind", required=True)
         api_version = top.str("apiVersion", required=True)
-        meta = top.sub("metadata", _METADATA, required=True)
-        name = meta.str("name", required=True)
+        # Sloth's AlertWindows catalogues have no metadata: name them after where they are.
+        nameless = kind == SLOTH_WINDOWS_KIND and not top.has("metadata")
+        meta = top.sub("metadata", _OPENSLO_METADATA if api_version == OPENSLO_VERSION
+                       else _METADATA, required=not nameless)
+        name = f"{display}:{where.line}" if nameless else meta.str("name", required=True)
         if not top.has("spec"):
             top.error(where, "spec", "required key is missing",
                       f"add spec: with the fields of a {kind or 'kind'}")
@@ -82,6 +96,8 @@ def load_folder(folder: Path, errors: list[ConfigError],
         docs.extend(load_file(path, _display(path, base), errors))
     seen: dict[tuple[str, str], Document] = {}
     for doc in docs:
+        if doc.kind in (SLOTH_KIND, SLOTH_WINDOWS_KIND):
+            continue  # Sloth files are named by service or location; SLO readers check them
         key = (doc.kind, doc.name)
         if key in seen:
             first = seen[key].where
@@ -92,6 +108,26 @@ def load_folder(folder: Path, errors: list[ConfigError],
         else:
             seen[key] = doc
     return docs
+
+
+def _sloth_document(raw: object, where: SourceLocation) -> Document | None:
+    """Return a Sloth ``version: prometheus/v1`` or ``alertWindows/v1`` file as a Document.
+
+    These files have no apiVersion/kind/metadata: the whole mapping is the spec, and the
+    service (or, for a catalogue, the location) names it.
+    """
+    if not isinstance(raw, Node) or "apiVersion" in raw or "kind" in raw:
+        return None
+    version = raw.get("version")
+    if version == SLOTH_VERSION:
+        service = raw.get("service")
+        name = service if isinstance(service, str) and service else f"{where}"
+        return Document(api_version=SLOTH_VERSION, kind=SLOTH_KIND, name=name, spec=raw,
+                        where=where)
+    if version == SLOTH_WINDOWS_VERSION:
+        return Document(api_version=SLOTH_WINDOWS_VERSION, kind=SLOTH_WINDOWS_KIND,
+                        name=f"{where}", spec=raw, where=where)
+    return None
 
 
 def _display(path: Path, base: Path | None) -> str:

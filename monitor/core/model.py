@@ -93,7 +93,8 @@ class Signal:
     """An alert-shaped value emitted by an evaluator at one evaluation.
 
     ``active`` says whether the condition holds now; alerting turns a run of active
-    signals longer than ``for_duration`` into a firing alert.
+    signals longer than ``for_duration`` into a firing alert, and keeps a firing alert
+    firing for ``keep_firing_for`` after its last active signal.
     """
 
     name: str
@@ -103,6 +104,7 @@ class Signal:
     active: bool = False
     for_duration: timedelta = timedelta(0)
     source: str = ""
+    keep_firing_for: timedelta = timedelta(0)
 
     def fingerprint(self) -> str:
         """Return the fingerprint of the alert this signal drives."""
@@ -120,7 +122,12 @@ class AlertState(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Alert:
-    """The persisted state of one alert, keyed by fingerprint."""
+    """The persisted state of one alert, keyed by fingerprint.
+
+    ``keep_firing_until`` is set while the alert's condition holds, to its last active
+    evaluation plus the signal's ``keep_firing_for``; a firing alert whose condition has
+    cleared stays firing until then.
+    """
 
     fingerprint: str
     name: str
@@ -133,6 +140,7 @@ class Alert:
     resolved_at: datetime | None
     updated_at: datetime
     source: str = ""
+    keep_firing_until: datetime | None = None
 
     @property
     def severity(self) -> str:

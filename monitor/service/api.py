@@ -19,6 +19,8 @@ from monitor.core.errors import StoreError
 from monitor.core.model import AlertState
 from monitor.service.loop import Loop
 from monitor.service.metrics import build_registry
+from monitor.slo.model import SLOSpec
+from monitor.slo.windows import fmt_window
 
 __all__ = ["RUNBOOKS", "create_app", "to_json"]
 
@@ -45,6 +47,19 @@ def to_json(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN is not JSON
         return None
     return value
+
+
+def _spec_summary(spec: SLOSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name, "service": spec.service, "objective": spec.objective,
+        "window": fmt_window(spec.window), "origin": spec.origin,
+        "calendar": to_json(spec.calendar), "budgeting": spec.budgeting.value,
+        "sli_kind": type(spec.sli).__name__, "source": spec.source.value,
+        "group_by": list(spec.group_by), "min_events": spec.min_events,
+        "where": str(spec.where) if spec.where else "",
+        "tiers": [{"severity": w.severity.value, "windows": w.pair, "factor": w.factor,
+                   "for": fmt_duration(w.for_duration)} for w in spec.alerting.windows],
+    }
 
 
 def create_app(loop: Loop) -> FastAPI:
@@ -96,6 +111,18 @@ def create_app(loop: Loop) -> FastAPI:
     def slos() -> dict[str, Any]:
         return {"status": "success", "data": to_json(loop.report.slo_statuses),
                 "evaluated_at": to_json(loop.report.last_evaluation)}
+
+    @app.get("/api/v1/slos/{name}")
+    def slo(name: str) -> dict[str, Any]:
+        statuses = [st for st in loop.report.slo_statuses if st.name == name]
+        specs = [spec for spec in wk.rules.slos if spec.name == name]
+        if not specs:
+            known = ", ".join(sorted(spec.name for spec in wk.rules.slos)) or "none"
+            raise HTTPException(404, f"no SLO named {name!r}; known: {known}")
+        alerts = [to_json(a) for a in wk.alerts.all() if a.labels.get("slo") == name]
+        return {"status": "success", "data": {
+            "spec": _spec_summary(specs[0]), "statuses": to_json(statuses), "alerts": alerts},
+            "evaluated_at": to_json(loop.report.last_evaluation)}
 
     @app.get("/api/v1/targets")
     def targets() -> dict[str, Any]:

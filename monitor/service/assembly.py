@@ -12,6 +12,8 @@ from typing import Any
 from monitor.alerting import AlertStateMachine, Route, Router
 from monitor.alerting.delivery import DeliveryWorker
 from monitor.alerting.notifiers.base import Notifier, notifiers
+from monitor.alerting.rules import AlertRuleEvaluator, AlertRuleGroup, AlertRuleSpec
+from monitor.alerting.rules import from_document as alert_rule_from_document
 from monitor.collectors.endpoint import ScrapeManager
 from monitor.config import (
     ConfigError,
@@ -19,6 +21,7 @@ from monitor.config import (
     Document,
     ReceiverConfig,
     ServiceConfig,
+    SourceLocation,
     load_folder,
     read_service_config,
 )
@@ -28,20 +31,25 @@ from monitor.remediation.engine import RemediationEngine
 from monitor.remediation.spec import RemediationPolicy
 from monitor.remediation.spec import from_document as policy_from_document
 from monitor.slo.evaluator import SLOEvaluator
-from monitor.slo.sli import StoreSLISource
-from monitor.slo.spec import SLOSpec
-from monitor.slo.spec import from_document as slo_from_document
+from monitor.slo.formats import is_slo_document, read_slos
+from monitor.slo.model import SLOSpec, SourceKind
+from monitor.slo.promql import PromQLSLISource
+from monitor.slo.sli import SLISource, StoreSLISource
 from monitor.store import Database, SampleStore, TargetStore
 from monitor.store.alerts import AlertStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.registry import ModelRegistry
+from monitor.store.rollups import RollupStore
 from monitor.store.runs import RunStore
 
 __all__ = ["KINDS", "Rules", "Watchkeeper", "load_rules"]
 
 Parser = Callable[[Document, list[ConfigError]], Any]
+#: Kinds read one document at a time; SLO formats (native, Sloth, OpenSLO) are read
+#: together by :func:`monitor.slo.formats.read_slos`, since OpenSLO objects refer to
+#: each other.
 KINDS: dict[str, Parser] = {
-    "SLO": slo_from_document,
+    "AlertRule": alert_rule_from_document,
     "RemediationPolicy": policy_from_document,
 }
 
@@ -51,6 +59,7 @@ class Rules:
     """Every object of the rules folder, checked and typed."""
 
     slos: tuple[SLOSpec, ...] = ()
+    alert_rules: tuple[AlertRuleSpec, ...] = ()
     policies: tuple[RemediationPolicy, ...] = ()
 
 
@@ -58,23 +67,35 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None) -> Rules:
     """Load and check the rules folder; raise :class:`ConfigErrors` listing every problem."""
     errors: list[ConfigError] = []
     docs = load_folder(config.rules_dir, errors, base=base)
-    slos: list[SLOSpec] = []
+    slo_docs = [doc for doc in docs if is_slo_document(doc)]
+    slos: list[SLOSpec] = read_slos(slo_docs, errors)
+    for spec in slos:
+        if spec.source is SourceKind.PROMETHEUS and not config.prometheus_url:
+            errors.append(ConfigError(
+                spec.where or SourceLocation(str(config.rules_dir)), "spec.source",
+                "this SLO is computed by Prometheus, but no Prometheus is configured",
+                "set prometheus: {url: http://HOST:9090} in watchkeeper.yaml",
+                f'SLO "{spec.name}"'))
     policies: list[RemediationPolicy] = []
+    alert_rules: list[AlertRuleSpec] = []
     for doc in docs:
+        if is_slo_document(doc):
+            continue
         parse = KINDS.get(doc.kind)
         if parse is None:
-            close = difflib.get_close_matches(doc.kind, KINDS, n=1)
+            known = sorted({*KINDS, "SLO"})
+            close = difflib.get_close_matches(doc.kind, known, n=1)
             hint = f'did you mean "{close[0]}"?' if close else "known kinds: " + ", ".join(
-                sorted(KINDS))
+                known)
             errors.append(ConfigError(doc.where, "kind", f"unknown kind {doc.kind!r}", hint))
             continue
         spec = parse(doc, errors)
-        if isinstance(spec, SLOSpec):
-            slos.append(spec)
-        elif isinstance(spec, RemediationPolicy):
+        if isinstance(spec, RemediationPolicy):
             policies.append(spec)
+        elif isinstance(spec, AlertRuleGroup):
+            alert_rules.extend(spec.rules)
     ConfigErrors.raise_if_any(errors)
-    return Rules(slos=tuple(slos), policies=tuple(policies))
+    return Rules(slos=tuple(slos), alert_rules=tuple(alert_rules), policies=tuple(policies))
 
 
 def load(config_path: Path) -> tuple[ServiceConfig, Rules]:
@@ -115,8 +136,14 @@ class Watchkeeper:
         self.scraper = ScrapeManager(config.targets, samples=self.samples,
                                      targets_store=self.targets,
                                      concurrency=config.scrape_concurrency, clock=self.clock)
-        self.slo = SLOEvaluator(specs=rules.slos, source=StoreSLISource(self.samples),
-                                clock=self.clock)
+        self.rollups = RollupStore(self.db)
+        sources: dict[SourceKind, SLISource] = {
+            SourceKind.STORE: StoreSLISource(self.samples, self.rollups)}
+        if config.prometheus_url:
+            sources[SourceKind.PROMETHEUS] = PromQLSLISource(config.prometheus_url)
+        self.slo = SLOEvaluator(specs=rules.slos, sources=sources, clock=self.clock)
+        self.alert_rules = AlertRuleEvaluator(rules=rules.alert_rules, samples=self.samples,
+                                              clock=self.clock)
         self.state = AlertStateMachine(store=self.alerts)
         self.router = Router(routes=[Route(receiver=r.name, severities=r.severities)
                                      for r in config.receivers],

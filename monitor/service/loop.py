@@ -65,9 +65,11 @@ class Loop:
                 return []
 
     def _evaluate(self, now: datetime) -> list[Transition]:
+        self.app.rollups.compact(now)  # complete buckets only; cheap when nothing is new
         evaluation = self.app.slo.evaluate(now)
-        sources = {f"slo/{s.name}" for s in self.app.rules.slos}
-        transitions = self.app.state.apply(evaluation.signals, now, evaluated_sources=sources)
+        rule_signals = self.app.alert_rules.evaluate(now)
+        transitions = self.app.state.apply([*evaluation.signals, *rule_signals], now,
+                                           evaluated_sources=self._evaluated_sources())
         self.report.slo_statuses = list(evaluation.statuses)
         self.report.last_evaluation = now
         self.report.evaluations += 1
@@ -79,6 +81,19 @@ class Loop:
             if t.to_state is AlertState.FIRING:
                 self.app.remediation.on_alert(t.alert)
         return transitions
+
+    def _evaluated_sources(self) -> set[str]:
+        """Return the sources whose missing signals mean "inactive".
+
+        That is every SLO, every alert rule that evaluated cleanly, and the sources of
+        stored alerts whose SLO or rule is gone from the rules folder, so they resolve.
+        """
+        rules = self.app.rules
+        current = {f"slo/{s.name}" for s in rules.slos} | {r.source for r in rules.alert_rules}
+        removed = {a.source for a in self.app.alerts.all([AlertState.FIRING, AlertState.PENDING])
+                   if a.source.startswith(("slo/", "rule/")) and a.source not in current}
+        slo_sources = {f"slo/{s.name}" for s in rules.slos}
+        return slo_sources | set(self.app.alert_rules.evaluated_sources) | removed
 
     def deliver(self) -> int:
         """Send due notifications from the outbox; return how many were sent."""

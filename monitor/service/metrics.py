@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.config import fmt_duration
 from monitor.core.model import AlertState
 from monitor.service.loop import Loop
+from monitor.slo.windows import fmt_window
 
 __all__ = ["LoopCollector", "build_registry"]
 
@@ -59,26 +59,44 @@ class LoopCollector(Collector):
         yield from (up, duration, scraped, down)
 
     def _slos(self) -> Iterable[Metric]:
+        labels = ["slo", "service", "group"]
         remaining = GaugeMetricFamily("watchkeeper_slo_error_budget_remaining_ratio",
                                       "Share of the error budget left over the SLO window",
-                                      labels=["slo", "service"])
+                                      labels=labels)
         objective = GaugeMetricFamily("watchkeeper_slo_objective_ratio", "SLO objective",
-                                      labels=["slo", "service"])
+                                      labels=labels)
         sli = GaugeMetricFamily("watchkeeper_slo_sli_ratio",
                                 "Good events over total events in the SLO window",
-                                labels=["slo", "service"])
+                                labels=labels)
         burn = GaugeMetricFamily("watchkeeper_slo_burn_rate",
-                                 "Error-budget burn rate over a window", labels=["slo", "window"])
+                                 "Error-budget burn rate over a window",
+                                 labels=[*labels, "window"])
+        events = GaugeMetricFamily("watchkeeper_slo_events",
+                                   "Events in the SLO window, all and bad",
+                                   labels=[*labels, "kind"])
+        exhaustion = GaugeMetricFamily(
+            "watchkeeper_slo_time_to_exhaustion_seconds",
+            "Forecast time until the error budget is spent at the current burn rate",
+            labels=labels)
+        state = GaugeMetricFamily("watchkeeper_slo_state", "1 for the SLO's current state",
+                                  labels=[*labels, "state"])
         for s in self.loop.report.slo_statuses:
+            key = [s.name, s.service, ",".join(f"{k}={v}" for k, v in s.group.items())]
+            objective.add_metric(key, s.objective / 100)
+            state.add_metric([*key, str(s.state)], 1.0)
             if s.error_budget_remaining is not None:
-                remaining.add_metric([s.name, s.service], s.error_budget_remaining)
+                remaining.add_metric(key, s.error_budget_remaining)
             if s.sli_ratio is not None:
-                sli.add_metric([s.name, s.service], s.sli_ratio)
-            objective.add_metric([s.name, s.service], s.objective)
+                sli.add_metric(key, s.sli_ratio)
+            if s.events is not None:
+                events.add_metric([*key, "total"], s.events.total)
+                events.add_metric([*key, "bad"], s.events.bad)
+            if s.time_to_exhaustion is not None:
+                exhaustion.add_metric(key, s.time_to_exhaustion.total_seconds())
             for window, rate in s.burn_rates:
                 if rate is not None:
-                    burn.add_metric([s.name, fmt_duration(window)], rate)
-        yield from (remaining, objective, sli, burn)
+                    burn.add_metric([*key, fmt_window(window)], rate)
+        yield from (remaining, objective, sli, burn, events, exhaustion, state)
 
     def _alerts(self) -> Iterable[Metric]:
         states = GaugeMetricFamily("watchkeeper_alerts", "Alerts by state",

@@ -1,4 +1,4 @@
-"""SLOs: the native spec, error-budget and burn-rate maths, SLI sources and the evaluator."""
+"""SLOs: the native spec, SLI counting, error-budget and burn-rate maths, and the evaluator."""
 
 from __future__ import annotations
 
@@ -9,8 +9,34 @@ from monitor.slo.budget import (
     burn_rate,
     error_ratio,
     sli_ratio,
+    time_to_exhaustion,
 )
-from monitor.slo.evaluator import SLOEvaluation, SLOEvaluator, SLOStatus, TierStatus
+from monitor.slo.calendar import check_timezone, nominal_window, period_bounds
+from monitor.slo.counting import MAX_SLICES, QuerySource, SLIError, count, count_slices
+from monitor.slo.evaluator import (
+    EXHAUSTION_ALERT_SUFFIX,
+    NO_DATA_ALERT_SUFFIX,
+    SLOEvaluation,
+    SLOEvaluator,
+    SLOState,
+    SLOStatus,
+    TierStatus,
+)
+from monitor.slo.model import (
+    SLI,
+    BoolGaugeSLI,
+    Budgeting,
+    CalendarPeriod,
+    CalendarUnit,
+    DriftChecksSLI,
+    ExhaustionAlert,
+    GroundTruthSLI,
+    LatencySLI,
+    NoDataAlert,
+    ProbeSLI,
+    PromQLSLI,
+    SourceKind,
+)
 from monitor.slo.sli import SLISource, StoreSLISource
 from monitor.slo.spec import (
     DEFAULT_ALERT_NAME,
@@ -27,26 +53,51 @@ from monitor.slo.windows import SLO_SEVERITIES, BurnRateWindow, default_windows,
 __all__ = [
     "DEFAULT_ALERT_NAME",
     "DEFAULT_RUNBOOK_URL",
+    "EXHAUSTION_ALERT_SUFFIX",
+    "MAX_SLICES",
+    "NO_DATA_ALERT_SUFFIX",
+    "SLI",
     "SLO_KIND",
     "SLO_SEVERITIES",
     "AlertingSpec",
+    "BoolGaugeSLI",
+    "Budgeting",
     "BurnRateWindow",
+    "CalendarPeriod",
+    "CalendarUnit",
+    "DriftChecksSLI",
     "EventCounts",
     "EventsSLI",
+    "ExhaustionAlert",
+    "GroundTruthSLI",
+    "LatencySLI",
+    "NoDataAlert",
+    "ProbeSLI",
+    "PromQLSLI",
+    "QuerySource",
+    "SLIError",
     "SLISource",
     "SLOEvaluation",
     "SLOEvaluator",
     "SLOSpec",
+    "SLOState",
     "SLOStatus",
     "SeverityAlerting",
+    "SourceKind",
     "StoreSLISource",
     "TierStatus",
     "budget_consumed",
     "budget_remaining",
     "burn_rate",
+    "check_timezone",
+    "count",
+    "count_slices",
     "default_windows",
     "error_ratio",
     "fmt_window",
     "from_document",
+    "nominal_window",
+    "period_bounds",
     "sli_ratio",
+    "time_to_exhaustion",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 __all__ = [
     "EventCounts",
@@ -27,6 +28,7 @@ __all__ = [
     "burn_rate",
     "error_ratio",
     "sli_ratio",
+    "time_to_exhaustion",
 ]
 
 
@@ -192,6 +194,44 @@ def budget_remaining(counts: EventCounts | None, target: float) -> float | None:
     """
     consumed = budget_consumed(counts, target)
     return None if consumed is None else 1.0 - consumed
+
+
+def time_to_exhaustion(remaining: float | None, rate: float | None,
+                       period: timedelta) -> timedelta | None:
+    """Return how long the error budget lasts if it keeps burning at *rate*.
+
+    Parameters
+    ----------
+    remaining
+        The share of the budget left (from :func:`budget_remaining`); ``<= 0`` is spent.
+    rate
+        The burn rate over the forecast's lookback window.
+    period
+        The SLO period: a burn rate of 1 spends the whole budget in exactly this long.
+
+    Returns
+    -------
+    timedelta or None
+        ``remaining × period / rate``: a burn rate of 1 spends the budget in one period.
+        ``timedelta(0)`` when the budget is already spent; ``None`` when nothing burns,
+        there is no data, or the forecast is beyond what a ``timedelta`` holds (Nobl9's
+        ``timeToBurnBudget``).
+
+    Examples
+    --------
+    >>> time_to_exhaustion(0.5, 2.0, timedelta(days=30))
+    datetime.timedelta(days=7, seconds=43200)
+    >>> time_to_exhaustion(0.5, 0.0, timedelta(days=30)) is None
+    True
+    """
+    if remaining is None or rate is None or not rate > 0:
+        return None
+    if remaining <= 0:
+        return timedelta(0)
+    try:
+        return period * (remaining / rate)
+    except OverflowError:  # a burn so slow the budget outlives datetime
+        return None
 
 
 def _check_target(target: float) -> None:

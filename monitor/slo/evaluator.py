@@ -1,21 +1,29 @@
-"""Evaluate SLOs at a moment: SLI, error budget, burn rates, and burn-rate signals.
+"""Evaluate SLOs at a moment: SLI, error budget, burn rates, forecast, state and signals.
 
-For each SLO the evaluator counts events once per distinct window (the SLO period and
-every long and short alert window), derives burn rates from them, and emits one
-:class:`~monitor.core.model.Signal` per severity (page, ticket). A severity is active
-when any of its tiers burns at least ``factor`` times too fast over both its long and
-its short window (multi-window, multi-burn-rate alerting, SRE Workbook chapter 5).
-Inactive signals are emitted too, so alerting can resolve what fired before.
+For each SLO (and each group of a ``group_by`` SLO) the evaluator counts events once per
+distinct window (the SLO period and every long and short alert window), derives burn
+rates from them, and emits one :class:`~monitor.core.model.Signal` per severity (page,
+ticket). A severity is active when any of its tiers burns at least ``factor`` times too
+fast over both its long and its short window (multi-window, multi-burn-rate alerting,
+SRE Workbook chapter 5). Inactive signals are emitted too, so alerting can resolve what
+fired before. When enabled, ``<alerting.name>NoData`` fires after ``no_data.after``
+without events and ``<alerting.name>BudgetExhaustion`` when the forecast runs the budget
+out within ``exhaustion.within``.
+
+An SLO that cannot be evaluated (a latency threshold between buckets, an unreachable
+source) gets the state ``error`` with the spec's location, and no signals; the other
+SLOs are evaluated as usual.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.core.model import Labels, Severity, Signal
+from monitor.core.errors import WatchkeeperError
+from monitor.core.model import Labels, Signal
 from monitor.core.time import Clock
 from monitor.slo.budget import (
     EventCounts,
@@ -23,92 +31,72 @@ from monitor.slo.budget import (
     burn_rate,
     error_ratio,
     sli_ratio,
+    time_to_exhaustion,
+)
+from monitor.slo.calendar import period_bounds
+from monitor.slo.counting import SLIError, count, count_slices, group_selector, narrow
+from monitor.slo.model import SLI, Budgeting, SLOSpec, SourceKind
+from monitor.slo.signals import (
+    EXHAUSTION_ALERT_SUFFIX,
+    NO_DATA_ALERT_SUFFIX,
+    SLOState,
+    SLOStatus,
+    TierStatus,
+    slo_signals,
 )
 from monitor.slo.sli import SLISource
-from monitor.slo.spec import DEFAULT_RUNBOOK_URL, SLOSpec
-from monitor.slo.windows import SLO_SEVERITIES, BurnRateWindow, fmt_window
+from monitor.slo.windows import BurnRateWindow
 
-__all__ = ["SLOEvaluation", "SLOEvaluator", "SLOStatus", "TierStatus"]
+__all__ = [
+    "EXHAUSTION_ALERT_SUFFIX",
+    "NO_DATA_ALERT_SUFFIX",
+    "SLOEvaluation",
+    "SLOEvaluator",
+    "SLOState",
+    "SLOStatus",
+    "TierStatus",
+]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TierStatus:
-    """One burn-rate tier at one evaluation: its two burn rates and whether it fires."""
-
-    window: BurnRateWindow
-    burn_rate_long: float | None
-    burn_rate_short: float | None
-    active: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SLOStatus:
-    """Where one SLO stands at one moment.
-
-    Ratios are fractions (``sli_ratio`` 0.9987, ``error_budget_consumed`` 0.25); ``None``
-    means there were no events to compute them from.
-    """
-
-    name: str
-    service: str
-    objective: float
-    window: timedelta
-    at: datetime
-    events: EventCounts | None
-    sli_ratio: float | None
-    error_budget_remaining: float | None
-    error_budget_consumed: float | None
-    burn_rates: tuple[tuple[timedelta, float | None], ...]
-    tiers: tuple[TierStatus, ...]
-    labels: Labels
-
-    @property
-    def no_data(self) -> bool:
-        """Return whether the SLO window held no events at all."""
-        return self.events is None or self.events.total == 0
-
-    def burn_rate(self, window: timedelta) -> float | None:
-        """Return the burn rate over *window*; raise ``KeyError`` if it was not evaluated."""
-        for duration, rate in self.burn_rates:
-            if duration == window:
-                return rate
-        evaluated = ", ".join(fmt_window(d) for d, _ in self.burn_rates)
-        raise KeyError(f"no burn rate over {fmt_window(window)} for SLO {self.name!r}; "
-                       f"evaluated: {evaluated}")
-
-    def active(self, severity: Severity) -> bool:
-        """Return whether any tier of *severity* fires."""
-        return any(t.active for t in self.tiers if t.window.severity is severity)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SLOEvaluation:
-    """Every SLO's status and signals at one moment."""
+    """Every SLO's status (one per group) and signals at one moment."""
 
     at: datetime
     statuses: tuple[SLOStatus, ...]
     signals: tuple[Signal, ...]
 
-    def status(self, name: str) -> SLOStatus:
-        """Return the status of the SLO called *name*; raise ``KeyError`` if there is none."""
-        for status in self.statuses:
-            if status.name == name:
-                return status
-        raise KeyError(f"no SLO named {name!r}; known: "
-                       + ", ".join(s.name for s in self.statuses))
+    def status(self, name: str, group: Mapping[str, str] | None = None) -> SLOStatus:
+        """Return the status of SLO *name* (and *group*, for a ``group_by`` SLO).
+
+        Raises
+        ------
+        KeyError
+            If there is no such SLO, or *name* has several groups and *group* is not given.
+        """
+        found = [s for s in self.statuses if s.name == name
+                 and (group is None or s.group == Labels(group))]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise KeyError(f"SLO {name!r} has {len(found)} groups; name one of: "
+                           + "; ".join(repr(s.group) for s in found))
+        raise KeyError(f"no SLO named {name!r}" + ("" if group is None else f" in {group}")
+                       + "; known: " + ", ".join(sorted({s.name for s in self.statuses})))
 
 
 class SLOEvaluator:
-    """Turn SLO specs and an SLI source into statuses and burn-rate signals.
+    """Turn SLO specs and SLI sources into statuses and signals.
 
     Parameters
     ----------
     specs
         The SLOs to evaluate; names must be unique.
-    source
-        Where event counts come from, e.g. :class:`~monitor.slo.sli.StoreSLISource`.
+    sources
+        The SLI source for each :class:`~monitor.slo.model.SourceKind` an SLO may name
+        (``store`` and, when configured, ``prometheus``).
     clock
         Tells the time when :meth:`evaluate` is not given one.
 
@@ -118,45 +106,156 @@ class SLOEvaluator:
         If two specs share a name.
     """
 
-    def __init__(self, *, specs: Sequence[SLOSpec], source: SLISource, clock: Clock) -> None:
+    def __init__(self, *, specs: Sequence[SLOSpec], sources: Mapping[SourceKind, SLISource],
+                 clock: Clock) -> None:
         names = [spec.name for spec in specs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"SLO names must be unique, got duplicates: {', '.join(duplicates)}")
         self.specs = tuple(specs)
-        self.source = source
+        self.sources = dict(sources)
         self.clock = clock
 
     def evaluate(self, at: datetime | None = None) -> SLOEvaluation:
         """Evaluate every SLO at *at* (default: now) and return statuses and signals.
 
-        Errors of the source (e.g. :class:`~monitor.core.errors.StoreError`) propagate.
+        One SLO failing (state ``error``) never stops the others.
         """
         moment = at if at is not None else self.clock.now()
-        statuses, signals = [], []
+        statuses: list[SLOStatus] = []
+        signals: list[Signal] = []
         for spec in self.specs:
-            status = self._status(spec, moment)
-            statuses.append(status)
-            signals.extend(_signals(spec, status))
-            log.debug("SLO %s at %s: consumed=%s no_data=%s", spec.name, moment,
-                      status.error_budget_consumed, status.no_data)
+            for status, silent in self._evaluate(spec, moment):
+                statuses.append(status)
+                signals.extend(slo_signals(spec, status, silent=silent))
+                log.debug("SLO %s%s at %s: state=%s consumed=%s", spec.name,
+                          dict(status.group) or "", moment, status.state.value,
+                          status.error_budget_consumed)
         return SLOEvaluation(at=moment, statuses=tuple(statuses), signals=tuple(signals))
 
-    def _status(self, spec: SLOSpec, at: datetime) -> SLOStatus:
-        durations = {spec.window}
+    def _evaluate(self, spec: SLOSpec, at: datetime) -> list[tuple[SLOStatus, bool]]:
+        source = self.sources.get(spec.source)
+        try:
+            if source is None:
+                raise SLIError(f"no {spec.source.value} SLI source is configured; configure "
+                               f"it in watchkeeper.yaml or set source: store")
+            groups = _groups(spec, source, at)
+        except (WatchkeeperError, ValueError) as exc:
+            return [(_failed(spec, Labels(), at, exc), False)]
+        out = []
+        for group in groups:
+            try:
+                out.append(_Evaluation(spec, narrow(spec.sli, group), group, source, at).run())
+            except (WatchkeeperError, ValueError) as exc:  # e.g. a source's odd number
+                out.append((_failed(spec, group, at, exc), False))
+        return out
+
+
+@dataclass(slots=True)
+class _Evaluation:
+    """One SLO (one group) at one moment; counts are memoized so windows share them."""
+
+    spec: SLOSpec
+    sli: SLI
+    group: Labels
+    source: SLISource
+    at: datetime
+    problems: list[str] = field(default_factory=list)
+    _cache: dict[tuple[timedelta, datetime], EventCounts | None] = field(default_factory=dict)
+
+    def tally(self, window: timedelta, end: datetime) -> EventCounts | None:
+        key = (window, end)
+        if key not in self._cache:
+            self._cache[key] = count(self.sli, self.source, window, end, problems=self.problems)
+        return self._cache[key]
+
+    def counts(self, window: timedelta) -> EventCounts | None:
+        spec = self.spec
+        if spec.budgeting is Budgeting.OCCURRENCES or spec.timeslice is None:
+            return self.tally(window, self.at)
+        return count_slices(self.sli, self.source, window, self.at, timeslice=spec.timeslice,
+                            budgeting=spec.budgeting, target=spec.timeslice_target,
+                            min_events=spec.min_events, counter=self.tally)
+
+    def rate(self, counts: EventCounts | None) -> tuple[float | None, bool]:
+        """Return the burn rate of *counts* and whether the minimum-traffic guard held it."""
+        if counts is None or counts.total == 0:
+            return None, False
+        if self.spec.budgeting is Budgeting.OCCURRENCES and counts.total < self.spec.min_events:
+            return None, True
+        return burn_rate(error_ratio(counts), self.spec.target), False
+
+    def run(self) -> tuple[SLOStatus, bool]:
+        spec, at = self.spec, self.at
+        start, length = _period(spec, at)
+        period = self.counts(at - start)
+        lookback = min(spec.alerting.exhaustion.lookback, spec.window)
+        durations = {lookback}
         for w in spec.alerting.windows:
             durations.update((w.long_window, w.short_window))
-        counts = {d: self.source.events(spec.sli, d, at) for d in sorted(durations)}
-        rates = {d: burn_rate(error_ratio(c), spec.target) for d, c in counts.items()}
+        rates, guarded = {}, False
+        for d in sorted(durations):
+            rates[d], held = self.rate(self.counts(d))
+            guarded |= held
+        period_rate, period_held = self.rate(period)
         tiers = tuple(_tier(w, rates) for w in spec.alerting.windows)
-        period = counts[spec.window]
         consumed = budget_consumed(period, spec.target)
-        return SLOStatus(
+        remaining = None if consumed is None else 1.0 - consumed
+        if period is None or period.total == 0:
+            state = SLOState.NO_DATA
+        elif any(t.active for t in tiers):
+            state = SLOState.BURNING
+        elif guarded or period_held:
+            state = SLOState.INSUFFICIENT_TRAFFIC
+        else:
+            state = SLOState.OK
+        no_data = spec.alerting.no_data
+        recent = self.tally(no_data.after, at) if no_data.enabled else None
+        status = SLOStatus(
             name=spec.name, service=spec.service, objective=spec.objective, window=spec.window,
-            at=at, events=period, sli_ratio=sli_ratio(period),
-            error_budget_remaining=None if consumed is None else 1.0 - consumed,
-            error_budget_consumed=consumed, burn_rates=tuple(rates.items()), tiers=tiers,
-            labels=Labels({**spec.labels, "slo": spec.name, "service": spec.service}))
+            at=at, events=period, sli_ratio=sli_ratio(period), error_budget_remaining=remaining,
+            error_budget_consumed=consumed,
+            burn_rates=tuple(sorted({**rates, spec.window: period_rate}.items())),
+            tiers=tiers, labels=_status_labels(spec, self.group), state=state,
+            group=self.group, period_start=start, budgeting=spec.budgeting,
+            time_to_exhaustion=time_to_exhaustion(remaining, rates[lookback], length),
+            problems=tuple(dict.fromkeys(self.problems)))
+        return status, no_data.enabled and (recent is None or recent.total == 0)
+
+
+def _period(spec: SLOSpec, at: datetime) -> tuple[datetime, timedelta]:
+    """Return the start of the period holding *at* and the period's full length."""
+    if spec.calendar is None:
+        return at - spec.window, spec.window
+    try:
+        start, end = period_bounds(spec.calendar, at)
+    except ValueError as exc:
+        raise SLIError(str(exc)) from exc
+    return start, end - start
+
+
+def _groups(spec: SLOSpec, source: SLISource, at: datetime) -> list[Labels]:
+    """Return the label sets of a ``group_by`` SLO's groups, each as it exists in the data.
+
+    Labels are discovered one after the other under the groups found so far, so only
+    combinations that exist are returned. With no ``group_by`` (or no group found), the
+    one ungrouped SLO.
+    """
+    if not spec.group_by:
+        return [Labels()]
+    start, _ = _period(spec, at)
+    found: list[dict[str, str]] = [{}]
+    for label in spec.group_by:
+        deeper: list[dict[str, str]] = []
+        for group in found:
+            selector = group_selector(narrow(spec.sli, group))
+            if selector is None:
+                raise SLIError(f"group_by needs an SLI over labelled series, not "
+                               f"{type(spec.sli).__name__}")
+            values = source.label_values(selector, label, at - start, at)
+            deeper.extend({**group, label: value} for value in sorted(values))
+        found = deeper
+    return [Labels(g) for g in found] or [Labels()]
 
 
 def _tier(window: BurnRateWindow, rates: Mapping[timedelta, float | None]) -> TierStatus:
@@ -166,61 +265,17 @@ def _tier(window: BurnRateWindow, rates: Mapping[timedelta, float | None]) -> Ti
     return TierStatus(window=window, burn_rate_long=long, burn_rate_short=short, active=active)
 
 
-def _signals(spec: SLOSpec, status: SLOStatus) -> list[Signal]:
-    out = []
-    for severity in SLO_SEVERITIES:
-        settings = spec.alerting.severity(severity)
-        tiers = [t for t in status.tiers if t.window.severity is severity]
-        if settings.disable or not tiers:
-            continue
-        firing = [t for t in tiers if t.active]
-        # The tier shown is the firing one burning fastest, or the fastest of all when quiet.
-        shown = max(firing or tiers, key=lambda t: -1.0 if t.burn_rate_long is None
-                    else t.burn_rate_long)
-        labels = Labels({**spec.labels, **spec.alerting.labels, **settings.labels,
-                         "slo": spec.name, "severity": severity.value, "service": spec.service})
-        annotations = {**_annotations(spec, status, shown, severity, bool(firing)),
-                       **spec.alerting.annotations, **settings.annotations}
-        out.append(Signal(name=spec.alerting.name, labels=labels, annotations=annotations,
-                          value=shown.burn_rate_long or 0.0, active=bool(firing),
-                          for_duration=timedelta(0), source=f"slo/{spec.name}"))
-    return out
+def _status_labels(spec: SLOSpec, group: Labels) -> Labels:
+    return Labels({**spec.labels, **group, "slo": spec.name, "service": spec.service})
 
 
-def _annotations(spec: SLOSpec, status: SLOStatus, shown: TierStatus, severity: Severity,
-                 active: bool) -> dict[str, str]:
-    w, long, short = shown.window, shown.burn_rate_long, shown.burn_rate_short
-    consumed = status.error_budget_consumed
-    if status.no_data:
-        summary = f"{spec.name} has no SLI events in its {fmt_window(spec.window)} window"
-    elif active:
-        summary = f"{spec.name} is burning its error budget {long or 0.0:.1f}x too fast"
-    else:
-        summary = (f"{spec.name} is burning its error budget at {_rate(long)}, "
-                   f"below the {severity.value} threshold")
-    description = (
-        f"SLO {spec.name} of {spec.service} ({spec.objective:g}% over "
-        f"{fmt_window(spec.window)}): burn rate {_rate(long)} over "
-        f"{fmt_window(w.long_window)} and {_rate(short)} over {fmt_window(w.short_window)} "
-        f"(threshold {w.factor:.4g}x); "
-        + ("no events in the SLO window." if consumed is None
-           else f"{consumed * 100:.2f}% of the error budget is spent.")
-    )
-    return {
-        "summary": summary,
-        "description": description,
-        "window_pair": w.pair,
-        "factor": f"{w.factor:.4g}",
-        "burn_rate_long": _number(long),
-        "burn_rate_short": _number(short),
-        "budget_consumed": _number(None if consumed is None else consumed * 100),
-        "runbook_url": DEFAULT_RUNBOOK_URL,
-    }
-
-
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}x"
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+def _failed(spec: SLOSpec, group: Labels, at: datetime, exc: Exception) -> SLOStatus:
+    where = f"{spec.where}: " if spec.where is not None else ""
+    message = f'{where}SLO "{spec.name}": {exc}'
+    log.warning("SLO %s cannot be evaluated: %s", spec.name, message)
+    return SLOStatus(
+        name=spec.name, service=spec.service, objective=spec.objective, window=spec.window,
+        at=at, events=None, sli_ratio=None, error_budget_remaining=None,
+        error_budget_consumed=None, burn_rates=(), tiers=(),
+        labels=_status_labels(spec, group), state=SLOState.ERROR, error=message, group=group,
+        budgeting=spec.budgeting)

@@ -32,6 +32,7 @@ __all__ = [
     "LatencySLI",
     "NoDataAlert",
     "ProbeSLI",
+    "PromQLSLI",
     "SLOSpec",
     "SeverityAlerting",
     "SourceKind",
@@ -120,7 +121,31 @@ class GroundTruthSLI:
     label_lag: timedelta = timedelta(hours=1)
 
 
-SLI: TypeAlias = EventsSLI | LatencySLI | ProbeSLI | BoolGaugeSLI | DriftChecksSLI | GroundTruthSLI
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromQLSLI:
+    """An SLI written in PromQL, evaluated only by Prometheus (``source: prometheus``).
+
+    Either ``error_query`` and ``total_query`` (bad and all events over the window), or
+    ``error_ratio_query`` (the bad share, 0-1, over the window). Each query holds a
+    ``{{.window}}`` placeholder where the window goes, as in Sloth: ``[{{.window}}]``.
+    """
+
+    error_query: str = ""
+    total_query: str = ""
+    error_ratio_query: str = ""
+
+    def __post_init__(self) -> None:
+        events = bool(self.error_query) or bool(self.total_query)
+        if events == bool(self.error_ratio_query):
+            raise ValueError("set error_query and total_query, or error_ratio_query, got "
+                             + ("both" if events else "neither"))
+        if events and not (self.error_query and self.total_query):
+            raise ValueError("error_query and total_query go together, got only "
+                             + ("error_query" if self.error_query else "total_query"))
+
+
+SLI: TypeAlias = (EventsSLI | LatencySLI | ProbeSLI | BoolGaugeSLI | DriftChecksSLI
+                  | GroundTruthSLI | PromQLSLI)
 
 
 # -- windows and budgeting ---------------------------------------------------------------

@@ -43,7 +43,7 @@ def _to_alert(row: AlertRow) -> Alert:
         annotations=json.loads(row.annotations), state=AlertState(row.state), value=row.value,
         active_since=_opt_dt(row.active_since), fired_at=_opt_dt(row.fired_at),
         resolved_at=_opt_dt(row.resolved_at), updated_at=from_epoch(row.updated_at),
-        source=row.source)
+        source=row.source, keep_firing_until=_opt_dt(row.keep_firing_until))
 
 
 class AlertStore:
@@ -79,6 +79,7 @@ class AlertStore:
                 row.active_since, row.fired_at = _opt(alert.active_since), _opt(alert.fired_at)
                 row.resolved_at, row.updated_at = _opt(alert.resolved_at), to_epoch(
                     alert.updated_at)
+                row.keep_firing_until = _opt(alert.keep_firing_until)
                 session.add(row)
                 if previous is not None and previous != alert.state:
                     session.add(AlertTransitionRow(

@@ -24,6 +24,8 @@ __all__ = [
     "ModelAliasRow",
     "ModelVersionRow",
     "OutboxRow",
+    "RollupProgressRow",
+    "RollupRow",
     "SampleRow",
     "SeriesRow",
     "TargetRow",
@@ -91,6 +93,7 @@ class AlertRow(Base):
     fired_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_at: Mapped[float] = mapped_column(Float)
+    keep_firing_until: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class AlertTransitionRow(Base):
@@ -188,4 +191,44 @@ class ModelAliasRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
+class RollupRow(Base):
+    """One series' samples summarised over one bucket ``(end_ts - step, end_ts]``.
+
+    ``stitch`` is the counter growth from the previous stored bucket's last sample to this
+    bucket's first; the ``cum_*`` columns are running totals over the series' buckets of this
+    step up to and including this one, so any run of buckets is two rows apart.
+    """
+
+    __tablename__ = "rollups"
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)  # seconds
+    end_ts: Mapped[float] = mapped_column(Float, primary_key=True)
+    sample_count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    minimum: Mapped[float] = mapped_column(Float)
+    maximum: Mapped[float] = mapped_column(Float)
+    positive: Mapped[int] = mapped_column(Integer)
+    increase: Mapped[float] = mapped_column(Float)
+    first_ts: Mapped[float] = mapped_column(Float)
+    first_value: Mapped[float] = mapped_column(Float)
+    last_ts: Mapped[float] = mapped_column(Float)
+    last_value: Mapped[float] = mapped_column(Float)
+    stitch: Mapped[float] = mapped_column(Float)
+    cum_increase: Mapped[float] = mapped_column(Float)
+    cum_count: Mapped[int] = mapped_column(Integer)
+    cum_total: Mapped[float] = mapped_column(Float)
+    cum_positive: Mapped[int] = mapped_column(Integer)
+
+
+class RollupProgressRow(Base):
+    """How far rollups of one step reach: complete buckets in ``(kept_from, done_until]``."""
+
+    __tablename__ = "rollup_progress"
+    step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kept_from: Mapped[float] = mapped_column(Float)
+    done_until: Mapped[float] = mapped_column(Float)
+
+
 Index("ix_samples_ts", SampleRow.ts)
+Index("ix_rollups_step_end_ts", RollupRow.step, RollupRow.end_ts)

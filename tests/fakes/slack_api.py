@@ -1,19 +1,22 @@
-"""A loopback stand-in for Slack's Web API (https://slack.com/api/) for notifier tests."""
+"""A loopback stand-in for Slack's Web API (https://slack.com/api/) and incoming webhooks."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["FakeSlackAPI", "SlackCall"]
+__all__ = ["WEBHOOK_METHOD", "FakeSlackAPI", "SlackCall"]
 
 _TEAM_ID, _BOT_USER, _BOT_ID = "T0WATCHKP", "U0WATCHKP", "B0WATCHKP"
+WEBHOOK_METHOD = "incoming-webhook"
+"""The ``method`` of recorded incoming-webhook posts."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +35,8 @@ class _Failure:
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+    webhook_body: bytes | None = None  # what an incoming webhook answers instead
+    delay: float = 0.0  # answer normally, but only after this many seconds
 
 
 class FakeSlackAPI:
@@ -42,13 +47,21 @@ class FakeSlackAPI:
     argument); a wrong one gets ``invalid_auth``, none ``not_authed``. Channels are
     known by ID or by name; others get ``channel_not_found``. Every call is recorded
     in :attr:`calls`; posted and updated messages are kept in :attr:`messages`.
-    :meth:`rate_limit_next`, :meth:`server_error_next` and :meth:`go_down` make it
-    misbehave the way the real one sometimes does.
+    :meth:`rate_limit_next`, :meth:`server_error_next`, :meth:`slow_next` and
+    :meth:`go_down` make it misbehave the way the real one sometimes does.
+
+    It also answers like an incoming webhook (https://hooks.slack.com/services/…) at
+    :attr:`webhook_url`, posting to ``#alerts``: ``200 ok``, or Slack's plain-text errors
+    (``invalid_payload``, ``no_text``; ``no_service`` for an unknown webhook path).
+    :meth:`webhook_error_next` queues one of the others; the switches above apply too.
+    Posts are recorded in :attr:`calls` with method ``incoming-webhook``.
     """
 
     def __init__(self, *, token: str = "xoxb-fake-0000-secret",
-                 channels: Mapping[str, str] | None = None) -> None:
+                 channels: Mapping[str, str] | None = None,
+                 webhook_secret: str = "WkHkSecret0000000000fake") -> None:
         self.token = token
+        self.webhook_path = f"/services/{_TEAM_ID}/B0WEBHOOK1/{webhook_secret}"
         self.channels = dict(channels or {"alerts": "C0ALERTS01", "ml-oncall": "C0MLONCALL"})
         self.calls: list[SlackCall] = []
         self.messages: dict[tuple[str, str], dict[str, object]] = {}
@@ -68,6 +81,11 @@ class FakeSlackAPI:
     def api_url(self) -> str:
         """Return the base URL for ``WebClient(base_url=…)``."""
         return self.url + "/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        """Return the incoming webhook's URL, a secret in real life."""
+        return self.url + self.webhook_path
 
     def start(self) -> FakeSlackAPI:
         """Listen on a free loopback port (the same one again after :meth:`go_down`)."""
@@ -104,12 +122,23 @@ class FakeSlackAPI:
         """Answer the next *n* calls with HTTP 429, ``Retry-After`` and ``ratelimited``."""
         body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
         self._queue(n, _Failure(status=429, body=body, content_type="application/json",
-                                headers={"Retry-After": str(retry_after)}))
+                                headers={"Retry-After": str(retry_after)},
+                                webhook_body=b"rate_limited"))
 
     def server_error_next(self, n: int = 1, *, status: int = 500) -> None:
         """Answer the next *n* calls with an HTML error page and *status*."""
         self._queue(n, _Failure(status=status, body=b"<html><body>Internal Server Error"
                                 b"</body></html>", content_type="text/html"))
+
+    def slow_next(self, n: int = 1, *, seconds: float = 2.0) -> None:
+        """Answer the next *n* calls normally, but only after *seconds*."""
+        self._queue(n, _Failure(status=0, body=b"", content_type="", delay=seconds))
+
+    def webhook_error_next(self, n: int = 1, *, status: int = 404,
+                           error: str = "no_service") -> None:
+        """Answer the next *n* calls with an incoming webhook's plain-text *error*."""
+        self._queue(n, _Failure(status=status, body=error.encode(),
+                                content_type="text/html"))
 
     def _queue(self, n: int, failure: _Failure) -> None:
         with self._lock:
@@ -129,7 +158,9 @@ class FakeSlackAPI:
             self.calls.append(SlackCall(method=method, params=params,
                                         content_type=content_type, authorized=authorized))
             failure = self._failures.pop(0) if self._failures else None
-        if failure is not None:
+        if failure is not None and failure.delay:
+            time.sleep(failure.delay)
+        elif failure is not None:
             return failure.status, failure.headers, failure.body, failure.content_type
         if method not in _METHODS:
             return _json(404, {"ok": False, "error": "unknown_method"})
@@ -138,6 +169,29 @@ class FakeSlackAPI:
         if not authorized:
             return _json(200, {"ok": False, "error": "invalid_auth"})
         return _json(200, _METHODS[method](self, params))
+
+    def handle_webhook(self, path: str, params: dict[str, object],
+                       content_type: str) -> tuple[int, dict[str, str], bytes, str]:
+        """Answer one incoming-webhook post: ``(status, headers, body, content type)``."""
+        authorized = path == self.webhook_path
+        with self._lock:
+            self.calls.append(SlackCall(method=WEBHOOK_METHOD, params=params,
+                                        content_type=content_type, authorized=authorized))
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and failure.delay:
+            time.sleep(failure.delay)
+        elif failure is not None:
+            body = failure.body if failure.webhook_body is None else failure.webhook_body
+            kind = failure.content_type if failure.webhook_body is None else "text/html"
+            return failure.status, failure.headers, body, kind
+        if not authorized:
+            return 404, {}, b"no_service", "text/html"
+        if not content_type.startswith("application/json"):
+            return 400, {}, b"invalid_payload", "text/html"
+        if not params.get("text") and not params.get("blocks"):
+            return 400, {}, b"no_text", "text/html"
+        self._post({**params, "channel": "alerts"})
+        return 200, {}, b"ok", "text/html"
 
     def _channel_id(self, channel: object) -> str | None:
         name = str(channel or "").removeprefix("#")
@@ -219,16 +273,26 @@ def _handler_for(fake: FakeSlackAPI) -> type[BaseHTTPRequestHandler]:
             method = split.path.removeprefix("/api/").strip("/")
             length = int(self.headers.get("Content-Length") or 0)
             content_type = self.headers.get("Content-Type", "")
-            params = _decode(self.rfile.read(length), content_type, split.query)
-            status, headers, body, kind = fake.handle(
-                method, params, content_type, self.headers.get("Authorization", ""))
+            try:
+                params = _decode(self.rfile.read(length), content_type, split.query)
+            except ValueError:  # only webhooks get here with a broken body
+                params = {}
+            if split.path.startswith("/services/"):
+                status, headers, body, kind = fake.handle_webhook(split.path, params,
+                                                                  content_type)
+            else:
+                status, headers, body, kind = fake.handle(
+                    method, params, content_type, self.headers.get("Authorization", ""))
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output clean."""

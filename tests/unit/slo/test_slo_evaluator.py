@@ -16,6 +16,7 @@ from monitor.slo import (
     SLOEvaluation,
     SLOEvaluator,
     SLOSpec,
+    SourceKind,
     StoreSLISource,
     default_windows,
 )
@@ -82,7 +83,8 @@ def _evaluate(database: Database, segments: list[tuple[int, int]], *, reset: boo
               good: bool = False, at: datetime = AT) -> SLOEvaluation:
     store = SampleStore(database)
     _month(store, segments, reset=reset)
-    evaluator = SLOEvaluator(specs=[_spec(good=good)], source=StoreSLISource(store),
+    evaluator = SLOEvaluator(specs=[_spec(good=good)],
+                             sources={SourceKind.STORE: StoreSLISource(store)},
                              clock=FakeClock(AT + 365 * D))
     return evaluator.evaluate(at)
 
@@ -136,7 +138,8 @@ def test_page_fires_when_long_and_short_windows_both_burn(database: Database) ->
                        "25.00% of the error budget is spent.",
         "window_pair": "1h/5m", "factor": "14.4", "burn_rate_long": "45.45",
         "burn_rate_short": "200.00", "budget_consumed": "25.00",
-        "runbook_url": "runbooks/slo-burn.md", "note": "wake someone"}
+        "time_to_exhaustion": "3d14h24m", "runbook_url": "runbooks/slo-burn.md",
+        "note": "wake someone"}
     ticket = _signal(evaluation, Severity.TICKET)
     assert ticket.active and ticket.value == pytest.approx(3.5, rel=1e-9)
     assert (ticket.annotations["window_pair"], ticket.annotations["factor"]) == ("1d/2h", "3")
@@ -158,7 +161,8 @@ def test_page_does_not_fire_once_the_burst_has_ended(database: Database) -> None
 
 
 def test_no_data_is_flagged_and_never_fires(database: Database) -> None:
-    evaluator = SLOEvaluator(specs=[_spec()], source=StoreSLISource(SampleStore(database)),
+    evaluator = SLOEvaluator(specs=[_spec()],
+                             sources={SourceKind.STORE: StoreSLISource(SampleStore(database))},
                              clock=FakeClock(AT))
     evaluation = evaluator.evaluate()
     assert evaluation.at == AT
@@ -192,7 +196,7 @@ def test_disabled_severity_emits_no_signal_and_annotations_override(database: Da
         name="ChurnBurn", windows=default_windows(30 * D),
         annotations={"runbook_url": "runbooks/churn.md", "summary": "custom"},
         ticket=SeverityAlerting(disable=True)))
-    evaluation = SLOEvaluator(specs=[spec], source=StoreSLISource(store),
+    evaluation = SLOEvaluator(specs=[spec], sources={SourceKind.STORE: StoreSLISource(store)},
                               clock=FakeClock(AT)).evaluate(AT)
     (page,) = evaluation.signals
     assert (page.name, page.labels["severity"], page.active) == ("ChurnBurn", "page", True)
@@ -212,4 +216,5 @@ def test_duplicate_names_are_refused(database: Database) -> None:
     with pytest.raises(ValueError, match="SLO names must be unique, got duplicates: "
                                          "churn-availability"):
         SLOEvaluator(specs=[_spec(), _spec(good=True)],
-                     source=StoreSLISource(SampleStore(database)), clock=FakeClock(AT))
+                     sources={SourceKind.STORE: StoreSLISource(SampleStore(database))},
+                     clock=FakeClock(AT))

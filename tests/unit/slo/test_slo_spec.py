@@ -14,10 +14,22 @@ from monitor.core.matchers import parse_selector
 from monitor.core.model import Severity
 from monitor.slo import (
     AlertingSpec,
+    BoolGaugeSLI,
+    Budgeting,
     BurnRateWindow,
+    CalendarPeriod,
+    CalendarUnit,
+    DriftChecksSLI,
     EventsSLI,
+    ExhaustionAlert,
+    GroundTruthSLI,
+    LatencySLI,
+    NoDataAlert,
+    ProbeSLI,
+    PromQLSLI,
     SeverityAlerting,
     SLOSpec,
+    SourceKind,
     default_windows,
     from_document,
 )
@@ -89,7 +101,8 @@ def test_minimal_document_takes_the_defaults(tmp_path: Path) -> None:
     assert spec.objective == 99.0
     assert spec.alerting.name == "SLOBurnRate"
     assert spec.alerting.windows == default_windows(timedelta(days=30))
-    assert spec.sli.bad == parse_selector("slow_total") and spec.sli.good is None
+    assert spec.sli == EventsSLI(bad=parse_selector("slow_total"),
+                                 total=parse_selector("req_total"))
 
 
 def test_windows_override_is_used_as_given(tmp_path: Path) -> None:
@@ -183,7 +196,112 @@ def test_spec_invariants_name_the_field_and_value() -> None:
         EventsSLI(total=parse_selector("t"), good=parse_selector("g"), bad=parse_selector("b"))
     with pytest.raises(ValueError, match="name must be a valid alert name"):
         AlertingSpec(windows=(_window(),), name="burn rate")
-    with pytest.raises(ValueError, match="windows must hold at least one"):
-        AlertingSpec(windows=())
     with pytest.raises(ValueError, match="SLO alerts are page or ticket, got 'info'"):
         alerting.severity(Severity.INFO)
+
+
+EVERYTHING = """\
+apiVersion: watchkeeper.dev/v1
+kind: SLO
+metadata: {name: checkout-latency}
+spec:
+  service: checkout
+  objective: 99
+  calendar: {unit: month, timezone: Europe/Berlin}
+  budgeting: Timeslices
+  timeslice: {duration: 1m, target: 0.95}
+  group_by: [tenant, region]
+  min_events: 100
+  source: prometheus
+  sli:
+    latency: {histogram: 'http_request_duration_seconds{job="api"}', threshold: 0.3}
+  alerting:
+    dashboard_url: https://grafana.example/d/checkout
+    no_data: {enabled: true, after: 30m, severity: page}
+    exhaustion: {enabled: true, within: 2d, lookback: 12h}
+    page: {labels: {route: oncall}}
+    windows:
+      - {severity: page, long: 1h, short: 5m, factor: 14.4, for: 2m}
+      - {severity: page, long: 6h, short: 30m, factor: 6, disable: true}
+      - {severity: ticket, long: 3d, short: 6h, factor: 1}
+"""
+
+
+def test_every_native_key_reads_into_the_model(tmp_path: Path) -> None:
+    (spec,), errors = _read(tmp_path, EVERYTHING)
+    assert errors == []
+    assert spec is not None
+    assert spec.sli == LatencySLI(histogram=parse_selector(
+        'http_request_duration_seconds{job="api"}'), threshold_seconds=0.3)
+    assert (spec.window, spec.calendar) == (timedelta(days=30), CalendarPeriod(
+        unit=CalendarUnit.MONTH, timezone="Europe/Berlin"))
+    assert (spec.budgeting, spec.timeslice, spec.timeslice_target) == (
+        Budgeting.TIMESLICES, timedelta(minutes=1), 0.95)
+    assert (spec.group_by, spec.min_events, spec.source) == (
+        ("tenant", "region"), 100.0, SourceKind.PROMETHEUS)
+    a = spec.alerting
+    assert a.custom_windows and a.dashboard_url == "https://grafana.example/d/checkout"
+    assert a.no_data == NoDataAlert(enabled=True, after=timedelta(minutes=30),
+                                    severity=Severity.PAGE)
+    assert a.exhaustion == ExhaustionAlert(enabled=True, within=timedelta(days=2),
+                                           lookback=timedelta(hours=12))
+    assert a.windows == (  # the disabled 6h/30m tier is dropped
+        BurnRateWindow(severity=Severity.PAGE, long_window=timedelta(hours=1),
+                       short_window=timedelta(minutes=5), factor=14.4,
+                       for_duration=timedelta(minutes=2)),
+        BurnRateWindow(severity=Severity.TICKET, long_window=timedelta(days=3),
+                       short_window=timedelta(hours=6), factor=1.0))
+
+
+@pytest.mark.parametrize(("sli", "expected"), [
+    ("probe: {selector: 'up{job=\"api\"}'}", ProbeSLI(selector=parse_selector('up{job="api"}'))),
+    ("bool_gauge: {selector: model_loaded}",
+     BoolGaugeSLI(selector=parse_selector("model_loaded"))),
+    ("drift_checks: {monitor: churn-drift}", DriftChecksSLI(monitor="churn-drift")),
+    ("ground_truth: {predictions: capture.jsonl, labels: labels.jsonl, join_key: id, "
+     "prediction_field: score, label_field: y, threshold: 0.7, label_lag: 1d}",
+     GroundTruthSLI(predictions="capture.jsonl", labels="labels.jsonl", join_key="id",
+                    prediction_field="score", label_field="y", threshold=0.7,
+                    label_lag=timedelta(days=1))),
+    ("ground_truth: {predictions: capture.jsonl, labels: labels.jsonl}",
+     GroundTruthSLI(predictions="capture.jsonl", labels="labels.jsonl")),
+    ("latency: {histogram: h, threshold: 300ms}",
+     LatencySLI(histogram=parse_selector("h"), threshold_seconds=0.3)),
+    ("promql: {error_ratio_query: 'sum(rate(e[{{.window}}]))'}",
+     PromQLSLI(error_ratio_query="sum(rate(e[{{.window}}]))")),
+    ("promql: {error_query: 'e[{{.window}}]', total_query: 't[{{.window}}]'}",
+     PromQLSLI(error_query="e[{{.window}}]", total_query="t[{{.window}}]")),
+])
+def test_each_sli_kind_reads(tmp_path: Path, sli: str, expected: object) -> None:
+    (spec,), errors = _read(tmp_path, f"""\
+        apiVersion: watchkeeper.dev/v1
+        kind: SLO
+        metadata: {{name: quality}}
+        spec:
+          service: churn-model
+          objective: 95
+          window: 7d
+          sli: {{{sli}}}
+        """)
+    assert errors == []
+    assert spec is not None and spec.sli == expected
+    assert spec.alerting.windows == default_windows(timedelta(days=7))
+    assert not spec.alerting.custom_windows and spec.calendar is None
+
+
+def test_calendar_windows_take_the_nominal_length(tmp_path: Path) -> None:
+    for unit, days, factor in [("week", 7, 3.36), ("quarter", 90, 43.2)]:
+        (spec,), errors = _read(tmp_path, FULL.replace(
+            "window: 30d", f"calendar: {{unit: {unit}}}"))
+        assert errors == [] and spec is not None
+        assert spec.window == timedelta(days=days)
+        assert spec.calendar == CalendarPeriod(unit=CalendarUnit(unit), timezone="UTC")
+        assert spec.alerting.windows[0].factor == pytest.approx(factor)
+
+
+def test_ratio_timeslices_take_no_target(tmp_path: Path) -> None:
+    (spec,), errors = _read(tmp_path, FULL.replace(
+        "window: 30d", "budgeting: RatioTimeslices\n  timeslice: {duration: 5m}"))
+    assert errors == [] and spec is not None
+    assert (spec.budgeting, spec.timeslice, spec.timeslice_target) == (
+        Budgeting.RATIO_TIMESLICES, timedelta(minutes=5), None)

@@ -1,0 +1,1 @@
+"""Benchmarks of Watchkeeper's engines: ``python -m benchmarks.<engine>.<name>``."""

@@ -1,0 +1,1 @@
+"""SLO engine benchmarks: evaluation ticks from the store against Prometheus' rule evaluation."""
