@@ -72,6 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = _config_path(args)
     try:
         config, rules = load(path)
+        _check_against_store(config, rules)
     except ConfigErrors as exc:
         for error in exc.errors:
             print(error)
@@ -80,6 +81,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{path}: ok ({len(config.targets)} targets, {len(config.receivers)} receivers, "
           f"{len(rules.slos)} SLOs, {len(rules.policies)} remediation policies)")
     return EXIT_OK
+
+
+def _check_against_store(config: ServiceConfig, rules: Rules) -> None:
+    """Check SLO selectors against the stored series, when the database has any."""
+    from monitor.slo.validation import check_against_store
+    from monitor.store import Database, SampleStore
+
+    url = config.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return  # nothing scraped yet: nothing to check against (and nothing to create)
+    db = Database(url)
+    try:
+        if db.current_revision() is None:
+            return
+        samples = SampleStore(db)
+        if not samples.metrics():
+            return
+        ConfigErrors.raise_if_any(check_against_store(rules.slos, samples))
+    finally:
+        db.dispose()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

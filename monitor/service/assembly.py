@@ -33,8 +33,8 @@ from monitor.remediation.spec import from_document as policy_from_document
 from monitor.slo.evaluator import SLOEvaluator
 from monitor.slo.formats import is_slo_document, read_slos
 from monitor.slo.model import SLOSpec, SourceKind
-from monitor.slo.promql import PromQLSLISource
-from monitor.slo.sli import SLISource, StoreSLISource
+from monitor.slo.sli import SLISource
+from monitor.slo.sources import sli_sources
 from monitor.store import Database, SampleStore, TargetStore
 from monitor.store.alerts import AlertStore
 from monitor.store.outbox import OutboxStore
@@ -138,9 +138,10 @@ class Watchkeeper:
                                      concurrency=config.scrape_concurrency, clock=self.clock)
         self.rollups = RollupStore(self.db)
         sources: dict[SourceKind, SLISource] = {
-            SourceKind.STORE: StoreSLISource(self.samples, self.rollups)}
+            SourceKind.STORE: sli_sources.create("store", self.samples, self.rollups)}
         if config.prometheus_url:
-            sources[SourceKind.PROMETHEUS] = PromQLSLISource(config.prometheus_url)
+            sources[SourceKind.PROMETHEUS] = sli_sources.create("prometheus",
+                                                                config.prometheus_url)
         self.slo = SLOEvaluator(specs=rules.slos, sources=sources, clock=self.clock)
         self.alert_rules = AlertRuleEvaluator(rules=rules.alert_rules, samples=self.samples,
                                               clock=self.clock)

@@ -87,6 +87,19 @@ class SampleStore:
             self._ids[fingerprint] = series_id
         return series_id
 
+    def series(self, selector: Selector) -> list[Labels]:
+        """Return the label sets of every stored series the selector matches, at any time."""
+        with self.db.session() as session:
+            rows = session.execute(select(SeriesRow.labels).where(
+                SeriesRow.metric == selector.metric)).scalars()
+            found = [Labels(json.loads(text)) for text in rows]
+        return [labels for labels in found if selector.matches(selector.metric, labels)]
+
+    def metrics(self) -> list[str]:
+        """Return the names of every stored metric."""
+        with self.db.session() as session:
+            return sorted(session.execute(select(SeriesRow.metric).distinct()).scalars())
+
     def select(self, selector: Selector, start: datetime, end: datetime) -> list[SeriesPoints]:
         """Return every selected series with its samples in ``[start, end]``."""
         with self.db.session() as session:

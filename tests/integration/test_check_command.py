@@ -59,3 +59,64 @@ def test_check_reports_a_missing_file(capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert f"{tmp_path / 'nope.yaml'}: cannot read file:" in out
     assert "pass --config FILE or create watchkeeper.yaml" in out
+
+
+def test_check_reports_selectors_naming_no_series_and_bad_buckets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.core.model import Labels, Sample
+    from monitor.store import Database, SampleStore
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "watchkeeper.yaml").write_text("database: {url: sqlite:///wk.db}\n")
+    (tmp_path / "rules" / "slos.yaml").write_text("""\
+apiVersion: watchkeeper.dev/v1
+kind: SLO
+metadata: {name: typo}
+spec:
+  service: api
+  objective: 99
+  sli:
+    events:
+      bad: 'http_requests_total{code="500"}'
+      total: 'http_request_total'
+---
+apiVersion: watchkeeper.dev/v1
+kind: SLO
+metadata: {name: latency}
+spec:
+  service: api
+  objective: 99
+  sli:
+    latency:
+      histogram: 'http_request_duration_seconds'
+      threshold: 0.3
+""")
+    db = Database(f"sqlite:///{tmp_path / 'wk.db'}")
+    db.upgrade()
+    now = datetime(2026, 8, 1, tzinfo=UTC)
+    SampleStore(db).write([
+        Sample(metric="http_requests_total", labels=Labels({"code": "200"}), value=1,
+               timestamp=now),
+        *(Sample(metric="http_request_duration_seconds_bucket", labels=Labels({"le": le}),
+                 value=1, timestamp=now) for le in ("0.1", "0.25", "0.5", "+Inf")),
+        Sample(metric="http_request_duration_seconds_count", labels=Labels(), value=1,
+               timestamp=now),
+    ])
+    db.dispose()
+    assert main(["check", "--config", str(tmp_path / "watchkeeper.yaml")]) == 1
+    out = capsys.readouterr().out.replace(str(tmp_path) + "/", "")
+    assert out.splitlines() == [
+        'rules/slos.yaml:1:1: SLO "typo": spec.sli.events.total: selector http_request_total '
+        "names no series: no metric 'http_request_total'; "
+        'did you mean "http_requests_total"?',
+        'rules/slos.yaml:1:1: SLO "typo": spec.sli.events.bad: selector '
+        'http_requests_total{code="500"} names no series; the metric exists but no series '
+        "matches the label matchers; a counter of failures may appear only after the first "
+        "failure",
+        'rules/slos.yaml:12:1: SLO "latency": spec.sli.latency.threshold: threshold 0.3s is '
+        "between the buckets 0.25 and 0.5 of http_request_duration_seconds; "
+        "use one of: 0.1, 0.25, 0.5",
+        "3 problems in 1 file; nothing was loaded.",
+    ]
