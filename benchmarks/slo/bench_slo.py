@@ -4,7 +4,7 @@ Usage::
 
     python -m benchmarks.slo.bench_slo [--slos 1000] [--quick] [--json FILE]
         [--database URL] [--reps 5] [--budget 60] [--coarse-step 21600]
-        [--eval-interval 15] [--skip-prometheus]
+        [--eval-interval 30] [--skip-prometheus]
 
 Every SLO has its own pair of request counters, ``http_requests_total{slo="<i>",code="200"}``
 and ``{code="500"}``: 31 days of samples at a coarse step, then the last hours at 15 s. The
@@ -111,9 +111,11 @@ class PromResult:
     groups: int
     rules: int
     eval_interval_s: int
-    median_s: float
+    median_s: float  # sum over groups of prometheus_rule_group_last_duration_seconds
     p95_s: float
-    samples: int
+    samples: int  # complete rounds measured
+    cpu_per_round_s: float  # process CPU seconds per evaluation of every group
+    missed: int  # iterations Prometheus skipped while measuring (it could not keep up)
     backfill_s: float
 
 
@@ -292,43 +294,68 @@ def run_prometheus(slos: Sequence[SLOSpec], plan: Plan, work: Path) -> PromResul
         return f"Prometheus failed: {exc}"
 
 
-def _rule_metrics(server: PrometheusServer) -> dict[str, dict[str, float]]:
-    """Return Prometheus' own rule-group metrics: name → rule group → value."""
-    wanted = ("prometheus_rule_group_last_duration_seconds",
-              "prometheus_rule_group_last_evaluation_timestamp_seconds",
-              "prometheus_rule_group_rules")
-    found: dict[str, dict[str, float]] = {name: {} for name in wanted}
+def _own_metrics(server: PrometheusServer) -> dict[str, dict[str, float]]:
+    """Return Prometheus' own rule-group and CPU metrics: name → labels → value."""
+    found: dict[str, dict[str, float]] = {name: {} for name in _OWN_METRICS}
     for line in server.client.get(f"{server.url}/metrics").text.splitlines():
-        name, _, rest = line.partition("{")
+        name, brace, rest = line.partition("{")
+        if not brace:
+            name, _, rest = line.partition(" ")
+            rest = "} " + rest
         if name in found:
             labels, _, value = rest.rpartition("} ")
             found[name][labels] = float(value)
     return found
 
 
-def _measure_rules(server: PrometheusServer, plan: Plan, backfill_s: float) -> PromResult:
-    """Wait for every group's second evaluation, then sum durations over a few rounds."""
-    deadline = time.monotonic() + 120 + plan.eval_interval * (plan.prom_samples + 3)
+_OWN_METRICS = ("prometheus_rule_group_last_duration_seconds",
+                "prometheus_rule_group_last_evaluation_timestamp_seconds",
+                "prometheus_rule_group_rules", "prometheus_rule_group_iterations_total",
+                "prometheus_rule_group_iterations_missed_total", "process_cpu_seconds_total")
+
+
+def _total(metrics: dict[str, dict[str, float]], name: str) -> float:
+    return sum(metrics[name].values())
+
+
+def _measure_rules(server: PrometheusServer, plan: Plan, backfill_s: float) -> PromResult | str:
+    """Wait for every group's second evaluation, then sum durations over a few rounds.
+
+    A round is complete when every group has been evaluated again since the last one; the
+    first is a warm-up. Process CPU per round is measured over the same rounds, from the
+    group evaluations that ran (iterations less missed ones).
+    """
+    deadline = time.monotonic() + 180 + plan.eval_interval * (plan.prom_samples + 3)
     sums: list[float] = []
     seen: dict[str, float] = {}
-    rounds = -1  # the first round with every group evaluated is a warm-up
-    while len(sums) < plan.prom_samples:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"Prometheus evaluated only {rounds + 1} rounds of every group "
-                             "in time; raise --eval-interval or lower --slos")
+    first = metrics = _own_metrics(server)
+    while len(sums) < plan.prom_samples and time.monotonic() < deadline:
         time.sleep(min(1.0, plan.eval_interval / 4))
-        metrics = _rule_metrics(server)
+        metrics = _own_metrics(server)
         stamps = metrics["prometheus_rule_group_last_evaluation_timestamp_seconds"]
         if not stamps or any(v <= 0 or v <= seen.get(g, 0.0) for g, v in stamps.items()):
             continue  # some group has not been evaluated since the last round
-        seen, rounds = dict(stamps), rounds + 1
-        if rounds > 0:
-            sums.append(sum(metrics["prometheus_rule_group_last_duration_seconds"].values()))
+        if seen:
+            sums.append(_total(metrics, "prometheus_rule_group_last_duration_seconds"))
+        else:
+            first = metrics
+        seen = dict(stamps)
+    if not sums:
+        return (f"Prometheus did not evaluate every rule group twice within "
+                f"{180 + plan.eval_interval * (plan.prom_samples + 3)}s; raise "
+                "--eval-interval or lower --slos")
+    ran = {name: _total(metrics, name) - _total(first, name) for name in _OWN_METRICS}
+    executed = (ran["prometheus_rule_group_iterations_total"]
+                - ran["prometheus_rule_group_iterations_missed_total"])
     build = server.client.get(f"{server.url}/api/v1/status/buildinfo").json()["data"]
     return PromResult(version=build["version"], groups=len(seen),
-                      rules=int(sum(metrics["prometheus_rule_group_rules"].values())),
+                      rules=int(_total(metrics, "prometheus_rule_group_rules")),
                       eval_interval_s=plan.eval_interval, median_s=statistics.median(sums),
-                      p95_s=p95(sums), samples=len(sums), backfill_s=backfill_s)
+                      p95_s=p95(sums), samples=len(sums),
+                      cpu_per_round_s=ran["process_cpu_seconds_total"] * len(seen)
+                      / max(executed, 1.0),
+                      missed=int(ran["prometheus_rule_group_iterations_missed_total"]),
+                      backfill_s=backfill_s)
 
 
 # -- the report --------------------------------------------------------------------------
@@ -361,8 +388,12 @@ def render(plan: Plan, setup: dict[str, Any], rows: Sequence[TickRow],
                 f"evaluation_interval {prom.eval_interval_s}s, backfill {prom.backfill_s:.1f}s",
                 f"prometheus rule evaluation (sum of last_duration over groups): median "
                 f"{prom.median_s:.3f}s p95 {prom.p95_s:.3f}s over {prom.samples} rounds",
+                f"prometheus process CPU per round: {prom.cpu_per_round_s:.3f}s; "
+                f"iterations missed while measuring: {prom.missed}",
                 f"watchkeeper 30d tick / prometheus rule evaluation: "
-                f"{long.median_s / prom.median_s:.2f}x"]
+                f"{long.median_s / prom.median_s:.2f}x",
+                f"watchkeeper 30d tick / prometheus CPU per round: "
+                f"{long.median_s / prom.cpu_per_round_s:.2f}x"]
     return "\n".join(out)
 
 
@@ -375,7 +406,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
                     prom_samples=2, end=end)
     return Plan(slos=args.slos or 1000, days=31, coarse_step=args.coarse_step, fine_hours=3,
                 fine_step=15, reps=args.reps, budget_s=args.budget,
-                eval_interval=args.eval_interval or 15, prom_samples=5, end=end)
+                eval_interval=args.eval_interval or 30, prom_samples=3, end=end)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -392,7 +423,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--coarse-step", type=int, default=21600,
                         help="seconds between samples before the last 3 hours (default 6h)")
     parser.add_argument("--eval-interval", type=int, default=0,
-                        help="Prometheus evaluation_interval in seconds (default 15, quick 1)")
+                        help="Prometheus evaluation_interval in seconds (default 30, quick 1)")
     parser.add_argument("--skip-prometheus", action="store_true")
     args = parser.parse_args(argv)
     for name, value, least in (("--slos", args.slos, 1), ("--reps", args.reps, 1),

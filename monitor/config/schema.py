@@ -139,7 +139,8 @@ class Fields:
                 self.at(key),
                 self._key(key),
                 f"{value!r} is not one of " + ", ".join(sorted(choices)),
-                suggest(value, choices, "values"),
+                suggest(value, choices, "values") if difflib.get_close_matches(
+                    value, sorted(choices), n=1, cutoff=0.6) else "",
             )
             return default
         return value

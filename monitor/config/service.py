@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from monitor.config.durations import fmt_duration
 from monitor.config.errors import ConfigError, ConfigErrors, SourceLocation
-from monitor.config.schema import Fields
+from monitor.config.schema import Fields, suggest
 from monitor.config.secrets import Secret
 from monitor.config.yaml import load_documents
 
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///watchkeeper.db"
-RECEIVER_TYPES = {"console", "slack"}
+RECEIVER_TYPES = {"console", "slack", "slack-webhook", "pagerduty", "webhook", "alertmanager"}
 _TOP = {
     "database",
     "listen",
@@ -37,6 +37,8 @@ _TOP = {
     "backends",
     "retention",
     "external_url",
+    "prometheus",
+    "fallback_receiver",
 }
 
 
@@ -70,13 +72,22 @@ class TargetConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReceiverConfig:
-    """Where notifications go: a Slack channel through the Web API, or the console."""
+    """Where notifications go.
+
+    ``slack``: ``channel`` and bot ``token`` (Web API, ``base_url`` for a stand-in);
+    ``slack-webhook``: a secret incoming-webhook ``url``; ``pagerduty``: an Events API v2
+    ``routing_key`` (and ``url`` for a stand-in); ``webhook``: ``url`` with an optional
+    bearer ``token``, sent Alertmanager's webhook JSON; ``alertmanager``: the ``url`` of an
+    Alertmanager to push alerts to (API v2); ``console``: a file ``path`` or stdout.
+    """
 
     name: str
     type: str
     severities: tuple[str, ...] = ()
     channel: str = ""
     token: Secret | None = None
+    routing_key: Secret | None = None
+    url: Secret | None = None
     base_url: str = ""
     path: str = ""
 
@@ -106,6 +117,7 @@ class ServiceConfig:
     receivers: tuple[ReceiverConfig, ...] = ()
     local_backend: LocalBackendConfig = field(default_factory=LocalBackendConfig)
     prometheus_url: str = ""
+    fallback_receiver: str = ""
 
 
 def load_service_config(path: Path, *, display: str | None = None) -> ServiceConfig:
@@ -178,6 +190,11 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
     concurrency = scrape.int("concurrency", 16)
     scrape.check("concurrency", concurrency > 0, f"must be at least 1, got {concurrency}")
     rules = top.str("rules", "rules")
+    receivers = _receivers(top, base)
+    fallback = top.str("fallback_receiver")
+    names = [r.name for r in receivers]
+    top.check("fallback_receiver", not fallback or fallback in names,
+              f"no receiver named {fallback!r}", suggest(fallback, names, "receivers"))
     return ServiceConfig(
         source=str(top.where.path),
         database_url=_absolute_sqlite(url or DEFAULT_DATABASE_URL, base),
@@ -190,9 +207,10 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
         scrape_concurrency=max(concurrency, 1),
         sample_retention=top.duration("retention", timedelta(days=35)),
         targets=_targets(top, intervals.scrape, timeout),
-        receivers=_receivers(top, base),
+        receivers=receivers,
         local_backend=_local_backend(top),
         prometheus_url=_prometheus_url(top),
+        fallback_receiver=fallback if fallback in names else "",
     )
 
 
@@ -239,23 +257,61 @@ def _targets(top: Fields, interval: timedelta, timeout: timedelta) -> tuple[Targ
     return tuple(out)
 
 
+_RECEIVER_KEYS = {
+    "name",
+    "type",
+    "severities",
+    "channel",
+    "token",
+    "routing_key",
+    "url",
+    "base_url",
+    "path",
+}
+# Which keys each receiver type requires (beyond name and type).
+_REQUIRED = {
+    "slack": {"channel", "token"},
+    "slack-webhook": {"url"},
+    "pagerduty": {"routing_key"},
+    "webhook": {"url"},
+    "alertmanager": {"url"},
+    "console": set(),
+}
+
+
 def _receivers(top: Fields, base: Path) -> tuple[ReceiverConfig, ...]:
     out: list[ReceiverConfig] = []
-    for r in top.item_fields(
-        "receivers", {"name", "type", "severities", "channel", "token", "base_url", "path"}
-    ):
+    seen: dict[str, SourceLocation] = {}
+    for r in top.item_fields("receivers", _RECEIVER_KEYS):
         name = r.str("name", required=True)
+        if name in seen:
+            r.error(
+                r.at("name"),
+                f"{r.path}.name",
+                f'duplicate receiver name "{name}" (first at {seen[name]})',
+            )
+        seen.setdefault(name, r.at("name"))
         kind = r.choice("type", RECEIVER_TYPES, "console")
+        required = _REQUIRED[kind]
         severities = tuple(str(s) for _, s, _ in r.items("severities"))
-        token = r.secret("token", required=kind == "slack")
-        channel = r.str("channel", required=kind == "slack")
+        url = r.secret("url", required="url" in required)
+        if url is not None:
+            parsed = urlparse(url.reveal())
+            r.check(
+                "url",
+                parsed.scheme in {"http", "https"} and bool(parsed.netloc),
+                "invalid receiver URL",
+                "use http(s)://HOST/PATH",
+            )
         out.append(
             ReceiverConfig(
                 name=name,
                 type=kind,
                 severities=severities,
-                channel=channel,
-                token=token,
+                channel=r.str("channel", required="channel" in required),
+                token=r.secret("token", required="token" in required),
+                routing_key=r.secret("routing_key", required="routing_key" in required),
+                url=url,
                 base_url=r.str("base_url"),
                 path=_relative_to(base, r.str("path")),
             )
@@ -287,6 +343,10 @@ def _prometheus_url(top: Fields) -> str:
     url = prom.str("url")
     if url:
         parsed = urlparse(url)
-        prom.check("url", parsed.scheme in {"http", "https"} and bool(parsed.netloc),
-                   f"invalid Prometheus URL {url!r}", "use http://HOST:9090")
+        prom.check(
+            "url",
+            parsed.scheme in {"http", "https"} and bool(parsed.netloc),
+            f"invalid Prometheus URL {url!r}",
+            "use http://HOST:9090",
+        )
     return url.rstrip("/")

@@ -112,12 +112,29 @@ def load(config_path: Path) -> tuple[ServiceConfig, Rules]:
     return config, rules
 
 
-def _build_notifier(receiver: ReceiverConfig) -> Notifier:
-    if receiver.type == "slack":
+def _build_notifier(receiver: ReceiverConfig, external_url: str) -> Notifier:
+    """Build the notifier of one configured receiver (secrets stay Secret objects)."""
+    name, kind = receiver.name, receiver.type
+    if kind == "slack":
         assert receiver.token is not None
-        return notifiers.create("slack", name=receiver.name, channel=receiver.channel,
+        return notifiers.create("slack", name=name, channel=receiver.channel,
                                 token=receiver.token, base_url=receiver.base_url)
-    return notifiers.create("console", name=receiver.name, path=receiver.path)
+    if kind == "slack-webhook":
+        assert receiver.url is not None
+        return notifiers.create("slack-webhook", name=name, url=receiver.url)
+    if kind == "pagerduty":
+        assert receiver.routing_key is not None
+        return notifiers.create("pagerduty", name=name, routing_key=receiver.routing_key,
+                                url=receiver.url.reveal() if receiver.url else "")
+    if kind == "webhook":
+        assert receiver.url is not None
+        return notifiers.create("webhook", name=name, url=receiver.url.reveal(),
+                                bearer_token=receiver.token, external_url=external_url)
+    if kind == "alertmanager":
+        assert receiver.url is not None
+        return notifiers.create("alertmanager", name=name, url=receiver.url.reveal(),
+                                bearer_token=receiver.token)
+    return notifiers.create("console", name=name, path=receiver.path)
 
 
 class Watchkeeper:
@@ -149,10 +166,11 @@ class Watchkeeper:
         self.router = Router(routes=[Route(receiver=r.name, severities=r.severities)
                                      for r in config.receivers],
                              outbox=self.outbox, base_url=self.base_url)
-        built = {r.name: _build_notifier(r) for r in config.receivers}
+        built = {r.name: _build_notifier(r, self.base_url) for r in config.receivers}
         built.update(extra_notifiers or {})
         self.notifiers = built
-        self.delivery = DeliveryWorker(outbox=self.outbox, notifiers=built, clock=self.clock)
+        self.delivery = DeliveryWorker(outbox=self.outbox, notifiers=built, clock=self.clock,
+                                       fallback_receiver=config.fallback_receiver or None)
         available: dict[str, RemediationBackend] = {
             "local": backends.create("local",
                                      deploy_urls=dict(config.local_backend.deploy_urls)),

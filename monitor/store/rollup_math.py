@@ -220,7 +220,9 @@ def plan_window(start: float, end: float, coverage: Sequence[Coverage], *,
     With *include_start* the sample exactly at *start* is wanted too (a counter's
     baseline): from the finest step whose bucket ends there, if rolled up, else raw.
     """
-    pieces = _pieces(start, end, coverage) if start < end else []
+    if start >= end:
+        return WindowPlan(start=start, end=end)  # an empty window holds nothing
+    pieces = _pieces(start, end, coverage)
     start_step = None
     if include_start:
         start_step = next((c.step for c in sorted(coverage, key=lambda c: c.step)

@@ -1,9 +1,10 @@
 """Rollups: raw samples summarised per series into 1m, 5m and 1h buckets, kept after raw is gone.
 
-A bucket covers ``(end - step, end]``. Besides the counter increase and gauge statistics inside
-the bucket it keeps its first and last sample (so growth across bucket edges can be stitched)
-and running totals since the series' first rolled-up sample, so the summary of any run of
-buckets, however long, comes from its first and last row.
+The bucket arithmetic lives in :mod:`monitor.store.rollup_math`; this module builds buckets
+from the raw samples (:meth:`RollupStore.compact`) and answers windows from them. Any
+number of windows over any series is answered in a handful of queries
+(:meth:`RollupStore.summarize_many`): the first and last bucket of each rollup run and the
+raw samples at the window edges are read for all of them at once.
 """
 
 from __future__ import annotations
@@ -11,13 +12,25 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +39,18 @@ from monitor.core.matchers import Selector
 from monitor.core.model import Labels
 from monitor.core.time import to_epoch
 from monitor.store.engine import Database
+from monitor.store.rollup_math import (
+    Coverage,
+    Rollup,
+    SeriesSummary,
+    WindowPlan,
+    bucket_end,
+    combine,
+    plan_window,
+    rollup_children,
+    rollup_points,
+    span,
+)
 from monitor.store.tables import RollupProgressRow, RollupRow, SampleRow, SeriesRow
 
 __all__ = [
@@ -34,6 +59,8 @@ __all__ = [
     "Rollup",
     "RollupStore",
     "SeriesSummary",
+    "StoredSeries",
+    "Window",
     "bucket_end",
     "rollup_children",
     "rollup_points",
@@ -44,157 +71,32 @@ log = logging.getLogger(__name__)
 
 ROLLUP_STEPS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
 _ROLLUPS = RollupRow.metadata.tables[RollupRow.__tablename__]
+_SERIES = SeriesRow.metadata.tables[SeriesRow.__tablename__]
 _CHUNK_BUCKETS = 120  # buckets built per transaction, to bound memory on a first catch-up
+_IDS_PER_SELECT = 5000  # series ids per SELECT; rendered inline, so no bound-variable limit
+_SELECTS_PER_QUERY = 100  # SELECTs joined by UNION ALL (SQLite allows 500)
 
-
-def _growth(previous: float, current: float) -> float:
-    """Counter growth between two consecutive samples; a drop is a reset to zero."""
-    return current - previous if current >= previous else current
-
-
-def bucket_end(ts: float, step: int) -> float:
-    """Return the end of the ``step``-second bucket ``(end - step, end]`` holding *ts*.
-
-    Examples
-    --------
-    >>> bucket_end(60.0, 60), bucket_end(60.5, 60)
-    (60.0, 120.0)
-    """
-    k = math.ceil(ts / step)
-    if (k - 1) * step >= ts:  # keep the float comparison SQL makes: end - step < ts <= end
-        k -= 1
-    elif k * step < ts:
-        k += 1
-    return float(k * step)
+_T = TypeVar("_T")
+_EdgeKey = tuple[bool, int, float]  # (first after t, else last at or before t), step, t
+_RawKey = tuple[float, float]  # samples in (lo, hi]; lo == hi: the sample exactly at hi
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SeriesSummary:
-    """The samples of one series over a stretch of time, as far as SLIs need them."""
+class Window:
+    """A stretch ``(start, end]`` of unix seconds; ``[start, end]`` with *include_start*."""
 
-    count: int
-    total: float
-    positive: int
-    increase: float  # counter growth between the first and last sample, resets handled
-    first_ts: float
-    first_value: float
-    last_ts: float
-    last_value: float
-
-    @classmethod
-    def of(cls, points: Sequence[tuple[float, float]]) -> SeriesSummary:
-        """Summarise *points* (``(unix_seconds, value)``, oldest first, at least one)."""
-        values = [v for _, v in points]
-        return cls(count=len(values), total=math.fsum(values),
-                   positive=sum(1 for v in values if v > 0),
-                   increase=sum(_growth(p, c) for p, c in zip(values, values[1:], strict=False)),
-                   first_ts=points[0][0], first_value=values[0],
-                   last_ts=points[-1][0], last_value=values[-1])
-
-    def then(self, later: SeriesSummary) -> SeriesSummary:
-        """Return the summary of these samples followed by *later*'s, stitching the edge."""
-        return SeriesSummary(
-            count=self.count + later.count, total=self.total + later.total,
-            positive=self.positive + later.positive,
-            increase=self.increase + _growth(self.last_value, later.first_value) + later.increase,
-            first_ts=self.first_ts, first_value=self.first_value,
-            last_ts=later.last_ts, last_value=later.last_value)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rollup:
-    """One bucket ``(end - step, end]`` of one series.
-
-    ``stitch`` is the growth from the previous stored bucket's last sample to this bucket's
-    first (0 for a series' first bucket); ``cum_*`` are running totals of the series' buckets
-    of this step up to and including this one, stitches included.
-    """
-
-    series_id: int
-    step: int
+    start: float
     end: float
-    summary: SeriesSummary
-    minimum: float
-    maximum: float
-    stitch: float
-    cum_increase: float
-    cum_count: int
-    cum_total: float
-    cum_positive: int
+    include_start: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Coverage:
-    """Rollups of one step hold every complete bucket in ``(kept_from, done_until]``."""
+class StoredSeries:
+    """One stored series: its id, metric name and labels."""
 
-    step: int
-    kept_from: float
-    done_until: float
-
-
-def _next(series_id: int, step: int, end: float, summary: SeriesSummary, minimum: float,
-          maximum: float, previous: Rollup | None, stitch: float | None = None) -> Rollup:
-    if stitch is None:
-        stitch = 0.0 if previous is None else _growth(previous.summary.last_value,
-                                                      summary.first_value)
-    base = (0.0, 0, 0.0, 0) if previous is None else (
-        previous.cum_increase, previous.cum_count, previous.cum_total, previous.cum_positive)
-    return Rollup(series_id=series_id, step=step, end=end, summary=summary, minimum=minimum,
-                  maximum=maximum, stitch=stitch, cum_increase=base[0] + stitch + summary.increase,
-                  cum_count=base[1] + summary.count, cum_total=base[2] + summary.total,
-                  cum_positive=base[3] + summary.positive)
-
-
-def rollup_points(series_id: int, points: Sequence[tuple[float, float]], step: int,
-                  previous: Rollup | None = None) -> list[Rollup]:
-    """Build the buckets of one series' raw *points* (oldest first).
-
-    *previous* is the series' last bucket of this step before the first point, if any.
-    """
-    out: list[Rollup] = []
-    for end, group in groupby(points, key=lambda p: bucket_end(p[0], step)):
-        chunk = list(group)
-        values = [v for _, v in chunk]
-        previous = _next(series_id, step, end, SeriesSummary.of(chunk), min(values),
-                         max(values), previous)
-        out.append(previous)
-    return out
-
-
-def rollup_children(children: Sequence[Rollup], step: int) -> list[Rollup]:
-    """Build *step* buckets from one series' finer buckets (oldest first).
-
-    The result equals :func:`rollup_points` over the raw samples: a parent's stitch is its
-    first child's and its running totals are its last child's.
-    """
-    out: list[Rollup] = []
-    for end, group in groupby(children, key=lambda c: bucket_end(c.end, step)):
-        kids = list(group)
-        summary = kids[0].summary
-        for kid in kids[1:]:
-            summary = summary.then(kid.summary)
-        last = kids[-1]
-        out.append(Rollup(series_id=last.series_id, step=step, end=end, summary=summary,
-                          minimum=min(k.minimum for k in kids),
-                          maximum=max(k.maximum for k in kids), stitch=kids[0].stitch,
-                          cum_increase=last.cum_increase, cum_count=last.cum_count,
-                          cum_total=last.cum_total, cum_positive=last.cum_positive))
-    return out
-
-
-def span(first: Rollup, last: Rollup) -> SeriesSummary:
-    """Return the summary of a series' buckets from *first* to *last* inclusive (same step).
-
-    Two rows answer any run of buckets: the running totals of *last* less those before
-    *first*.
-    """
-    return SeriesSummary(
-        count=last.cum_count - first.cum_count + first.summary.count,
-        total=last.cum_total - first.cum_total + first.summary.total,
-        positive=last.cum_positive - first.cum_positive + first.summary.positive,
-        increase=last.cum_increase - first.cum_increase + first.summary.increase,
-        first_ts=first.summary.first_ts, first_value=first.summary.first_value,
-        last_ts=last.summary.last_ts, last_value=last.summary.last_value)
+    id: int
+    metric: str
+    labels: Labels
 
 
 def _row(rollup: Rollup) -> dict[str, float | int]:
@@ -219,28 +121,20 @@ def _rollup(row: Row[Any]) -> Rollup:
                   cum_total=row.cum_total, cum_positive=row.cum_positive)
 
 
-def _plan(a: float, b: float,
-          coverage: Sequence[Coverage]) -> list[tuple[int | None, float, float]]:
-    """Split ``(a, b]`` into rollup spans ``(step, lo, hi)`` and raw spans ``(None, lo, hi)``.
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
-    Picks the step that leaves the least time to raw samples, then covers what is left on
-    either side the same way, so a 30d window reads two rows per series per step used.
-    """
-    best: tuple[float, int, float, float] | None = None
-    for cov in sorted(coverage, key=lambda c: c.step):
-        lo = max(float(math.ceil(a / cov.step) * cov.step), cov.kept_from)
-        hi = min(float(math.floor(b / cov.step) * cov.step), cov.done_until)
-        if lo < hi and (best is None or (lo - a) + (b - hi) < best[0]):
-            best = ((lo - a) + (b - hi), cov.step, lo, hi)
-    if best is None:
-        return [(None, a, b)] if a < b else []
-    _, step, lo, hi = best
-    return [*_plan(a, lo, coverage), (step, lo, hi), *_plan(hi, b, coverage)]
+
+def _ids_in(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (ids)`` with the ids written into the SQL (ints only), not bound one by one."""
+    return column.in_(bindparam(None, list(ids), expanding=True,  # type: ignore[no-any-return]
+                                literal_execute=True))
 
 
 def _select_series(session: Session, selector: Selector) -> dict[int, Labels]:
     rows = session.execute(select(SeriesRow.id, SeriesRow.labels)
-                           .where(SeriesRow.metric == selector.metric))
+                           .where(SeriesRow.metric == selector.metric).order_by(SeriesRow.id))
     found = {sid: Labels(json.loads(text)) for sid, text in rows}
     return {sid: labels for sid, labels in found.items()
             if selector.matches(selector.metric, labels)}
@@ -277,11 +171,11 @@ class RollupStore:
         self.db = db
         self.steps: tuple[int, ...] = tuple(seconds)
         self.settle = settle
-        self.rows_read = 0  # raw samples and rollup rows read by summarize(), for measurements
+        self.rows_read = 0  # raw samples and rollup rows read for windows, for measurements
 
     def summarize(self, selector: Selector, start: datetime, end: datetime, *,
                   include_start: bool = False) -> list[tuple[Labels, SeriesSummary]]:
-        """Summarise each selected series' samples in ``(start, end]``.
+        """Summarise each selected series' samples in ``(start, end]``, by series id.
 
         The window is answered by the rollups that fit it best (two rows per series and
         step, whatever its length) plus raw samples at its edges, and equals the summary of
@@ -289,69 +183,95 @@ class RollupStore:
         *start* is included too, as the baseline of a counter's growth.
         Series without samples in the window are left out.
         """
-        a, b = to_epoch(start), to_epoch(end)
+        window = Window(start=to_epoch(start), end=to_epoch(end), include_start=include_start)
         with self.db.session() as session:
             series = _select_series(session, selector)
-            if not series or b <= a:
+            if not series:
                 return []
-            coverage = [Coverage(step=r.step, kept_from=r.kept_from, done_until=r.done_until)
-                        for r in session.scalars(select(RollupProgressRow))]
-            plan = _plan(a, b, coverage)
-            pieces: dict[int, list[tuple[float, SeriesSummary]]] = {sid: [] for sid in series}
-            for step, lo, hi in plan:
-                if step is None:
-                    continue
-                for sid, (first, last) in self._edges(session, list(series), step, lo,
-                                                      hi).items():
-                    self.rows_read += 2
-                    pieces[sid].append((first.summary.first_ts, span(first, last)))
-            raw = [and_(SampleRow.ts > lo, SampleRow.ts <= hi) for step, lo, hi in plan
-                   if step is None]
-            if include_start and not self._add_start(session, series, coverage, a, pieces):
-                raw.append(SampleRow.ts == a)
-            self._add_raw(session, list(series), raw, pieces)
-        out = []
-        for sid, found in pieces.items():
-            if found:
-                found.sort(key=lambda piece: piece[0])
-                summary = found[0][1]
-                for _, later in found[1:]:
-                    summary = summary.then(later)
-                out.append((series[sid], summary))
+            found = self._summarize(session, {window: list(series)})[window]
+        return [(labels, found[sid]) for sid, labels in series.items() if sid in found]
+
+    def series(self, metrics: Iterable[str]) -> list[StoredSeries]:
+        """Return every stored series of *metrics*, by id, in one query."""
+        names = sorted(set(metrics))
+        if not names:
+            return []
+        with self.db.session() as session:
+            rows = session.execute(select(SeriesRow.id, SeriesRow.metric, SeriesRow.labels)
+                                   .where(SeriesRow.metric.in_(names)).order_by(SeriesRow.id))
+            return [StoredSeries(id=sid, metric=metric, labels=Labels(json.loads(text)))
+                    for sid, metric, text in rows]
+
+    def summarize_many(self, wanted: Mapping[Window, Collection[int]],
+                       ) -> dict[Window, dict[int, SeriesSummary]]:
+        """Summarise each window for its series ids, every window in a few queries.
+
+        Each result equals what :meth:`summarize` gives for that window and series; series
+        without samples in a window are left out of its mapping. The queries read, for
+        every rollup step and window edge, one bucket per series (however many windows share
+        the edge), and the raw samples at the edges.
+        """
+        with self.db.session() as session:
+            return self._summarize(session, wanted)
+
+    def _summarize(self, session: Session, wanted: Mapping[Window, Collection[int]],
+                   ) -> dict[Window, dict[int, SeriesSummary]]:
+        coverage = [Coverage(step=r.step, kept_from=r.kept_from, done_until=r.done_until)
+                    for r in session.scalars(select(RollupProgressRow))]
+        plans = {w: plan_window(w.start, w.end, coverage, include_start=w.include_start)
+                 for w, ids in wanted.items() if ids}
+        edge_needs: dict[_EdgeKey, set[int]] = {}
+        raw_needs: dict[_RawKey, set[int]] = {}
+        for window, plan in plans.items():
+            ids = wanted[window]
+            for key in _edge_keys(plan):
+                edge_needs.setdefault(key, set()).update(ids)
+            for r in _raw_keys(plan):
+                raw_needs.setdefault(r, set()).update(ids)
+        edges = self._read_edges(session, edge_needs)
+        raw = self._read_raw(session, raw_needs)
+        self.rows_read += (sum(len(found) for found in edges.values())
+                           + sum(len(p) for found in raw.values() for p in found.values()))
+        out: dict[Window, dict[int, SeriesSummary]] = {w: {} for w in wanted}
+        for window, plan in plans.items():
+            out[window] = _assemble(plan, wanted[window], edges, raw)
         return out
 
-    def _add_start(self, session: Session, series: Mapping[int, Labels],
-                   coverage: Sequence[Coverage], a: float,
-                   pieces: dict[int, list[tuple[float, SeriesSummary]]]) -> bool:
-        """Take samples exactly at *a* from the buckets ending there, if rolled up."""
-        step = next((c.step for c in sorted(coverage, key=lambda c: c.step)
-                     if a % c.step == 0 and c.kept_from < a <= c.done_until), None)
-        if step is None:
-            return False
-        for sid, (_, last) in self._edges(session, list(series), step, a - step, a).items():
-            self.rows_read += 1
-            if last.summary.last_ts == a:
-                pieces[sid].append((a, SeriesSummary.of([(a, last.summary.last_value)])))
-        return True
+    @staticmethod
+    def _read_edges(session: Session, needs: Mapping[_EdgeKey, Collection[int]],
+                    ) -> dict[_EdgeKey, dict[int, Rollup]]:
+        """Read each key's bucket for its series: few queries, one index seek per bucket."""
+        keys = list(needs)
+        selects = [_edge_select(index, key, chunk) for index, key in enumerate(keys)
+                   for chunk in _chunks(sorted(needs[key]), _IDS_PER_SELECT)]
+        out: dict[_EdgeKey, dict[int, Rollup]] = {key: {} for key in keys}
+        for part in _chunks(selects, _SELECTS_PER_QUERY):
+            for row in session.execute(part[0] if len(part) == 1 else union_all(*part)):
+                out[keys[row.k]][row.series_id] = _rollup(row)
+        return out
 
-    def _add_raw(self, session: Session, series_ids: list[int],
-                 ranges: list[ColumnElement[bool]],
-                 pieces: dict[int, list[tuple[float, SeriesSummary]]]) -> None:
-        if not ranges:
-            return
-        # one SELECT per range: with OR-ed ranges SQLite reads every sample of the series
-        parts = [select(SampleRow.series_id, SampleRow.ts, SampleRow.value)
-                 .where(SampleRow.series_id.in_(series_ids), where) for where in ranges]
-        rows = sorted(session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all(),
-                      key=lambda r: (r[0], r[1]))
-        self.rows_read += len(rows)
-        for sid, group in groupby(rows, key=lambda r: r[0]):
-            points = [(ts, value) for _, ts, value in group]
-            # a run of raw points ends where a rollup piece of the same series begins
-            cuts = sorted(start for start, _ in pieces[sid])
-            for _, run in groupby(points, key=lambda p: sum(1 for c in cuts if c <= p[0])):
-                chunk = list(run)
-                pieces[sid].append((chunk[0][0], SeriesSummary.of(chunk)))
+    @staticmethod
+    def _read_raw(session: Session, needs: Mapping[_RawKey, Collection[int]],
+                  ) -> dict[_RawKey, dict[int, list[tuple[float, float]]]]:
+        """Read the raw samples of each range for its series, oldest first."""
+        keys = list(needs)
+        selects = []
+        for index, (lo, hi) in enumerate(keys):
+            where = SampleRow.ts == hi if lo == hi else and_(SampleRow.ts > lo, SampleRow.ts <= hi)
+            # one SELECT per range: with OR-ed ranges SQLite reads every sample of the series
+            selects += [select(literal_column(str(index), Integer).label("k"), SampleRow.series_id,
+                               SampleRow.ts, SampleRow.value)
+                        .where(_ids_in(SampleRow.series_id, chunk), where)
+                        for chunk in _chunks(sorted(needs[(lo, hi)]), _IDS_PER_SELECT)]
+        out: dict[_RawKey, dict[int, list[tuple[float, float]]]] = {key: {} for key in keys}
+        for part in _chunks(selects, _SELECTS_PER_QUERY):
+            for k, sid, ts, value in session.execute(part[0] if len(part) == 1
+                                                     else union_all(*part)):
+                out[keys[k]].setdefault(sid, []).append((ts, value))
+        for by_series in out.values():
+            for points in by_series.values():
+                points.sort()
+        return out
 
     def compact(self, until: datetime) -> int:
         """Roll up every complete bucket ending by ``until - settle`` not yet rolled up.
@@ -392,14 +312,11 @@ class RollupStore:
         """
         if not series_ids:
             return {}
+        first, last = (True, step, start), (False, step, end)
         with self.db.session() as session:
-            return self._edges(session, series_ids, step, start, end)
-
-    def _edges(self, session: Session, series_ids: Sequence[int], step: int, start: float,
-               end: float) -> dict[int, tuple[Rollup, Rollup]]:
-        bounds = _bounds(session, step, series_ids, start, end, first=True, last=True)
-        rows = _fetch(session, step, bounds)
-        return {sid: (rows[(sid, lo)], rows[(sid, hi)]) for sid, (lo, hi) in bounds.items()}
+            got = self._read_edges(session, {first: series_ids, last: series_ids})
+        return {sid: (bucket, got[last][sid]) for sid, bucket in got[first].items()
+                if bucket.end <= end and sid in got[last]}
 
     def delete_before(self, cutoff: datetime, *, step: timedelta) -> int:
         """Drop *step* buckets ending at or before *cutoff*; return how many."""
@@ -506,46 +423,68 @@ class RollupStore:
     def _latest(self, session: Session, step: int, series_ids: Sequence[int],
                 at: float) -> Mapping[int, Rollup]:
         """Each series' last *step* bucket ending at or before *at*."""
-        if not series_ids:
-            return {}
-        bounds = _bounds(session, step, series_ids, -math.inf, at, first=False, last=True)
-        rows = _fetch(session, step, bounds)
-        return {sid: rows[(sid, hi)] for sid, (_, hi) in bounds.items()}
+        key = (False, step, at)
+        return self._read_edges(session, {key: series_ids})[key] if series_ids else {}
 
 
-def _bounds(session: Session, step: int, series_ids: Sequence[int], start: float, end: float,
-            *, first: bool, last: bool) -> dict[int, tuple[float, float]]:
-    """Each series' first and last *step* bucket end in ``(start, end]``, one query in all.
+def _edge_keys(plan: WindowPlan) -> list[_EdgeKey]:
+    keys: list[_EdgeKey] = []
+    for step, lo, hi in plan.spans:
+        keys += [(True, step, lo), (False, step, hi)]
+    if plan.start_step is not None:
+        keys.append((False, plan.start_step, plan.start))
+    return keys
 
-    A correlated ``ORDER BY ... LIMIT 1`` per series is one index seek on both databases;
-    ``MIN``/``MAX`` over a range, joining the subquery, or fetching by
-    ``(series_id, end_ts) IN (VALUES ...)`` made SQLite scan the step's rows instead.
+
+def _raw_keys(plan: WindowPlan) -> list[_RawKey]:
+    """The raw ranges of *plan* in time order, the sample at its start first if wanted."""
+    keys = list(plan.raw)
+    if plan.include_start and plan.start_step is None:
+        keys.insert(0, (plan.start, plan.start))
+    return keys
+
+
+def _edge_select(index: int, key: _EdgeKey, series_ids: Sequence[int]) -> Select[Any]:
+    """One bucket per series: the first ending after ``t``, or the last ending at or before.
+
+    A correlated ``ORDER BY ... LIMIT 1`` per series is one index seek on both databases,
+    and the bucket is then fetched by primary key; ``MIN``/``MAX`` over a range or joining
+    a derived table made SQLite scan the step's rows instead.
     """
-    if not series_ids:
-        return {}
+    first, step, t = key
     inner = _ROLLUPS.alias("r2")
-    wanted = [order for order, on in ((inner.c.end_ts.asc(), first),
-                                      (inner.c.end_ts.desc(), last)) if on]
-    columns = [select(inner.c.end_ts)
-               .where(inner.c.series_id == SeriesRow.id, inner.c.step == step,
-                      inner.c.end_ts > start, inner.c.end_ts <= end)
-               .order_by(order).limit(1).scalar_subquery() for order in wanted]
+    edge = (select(inner.c.end_ts)
+            .where(inner.c.series_id == _SERIES.c.id, inner.c.step == step,
+                   inner.c.end_ts > t if first else inner.c.end_ts <= t)
+            .order_by(inner.c.end_ts.asc() if first else inner.c.end_ts.desc())
+            .limit(1).scalar_subquery())
+    joined = _SERIES.join(_ROLLUPS, and_(_ROLLUPS.c.series_id == _SERIES.c.id,
+                                         _ROLLUPS.c.step == step, _ROLLUPS.c.end_ts == edge))
+    return (select(literal_column(str(index), Integer).label("k"), *_ROLLUPS.c)
+            .select_from(joined).where(_ids_in(_SERIES.c.id, series_ids)))
+
+
+def _assemble(plan: WindowPlan, series_ids: Iterable[int],
+              edges: Mapping[_EdgeKey, Mapping[int, Rollup]],
+              raw: Mapping[_RawKey, Mapping[int, list[tuple[float, float]]]],
+              ) -> dict[int, SeriesSummary]:
+    """Summarise *plan*'s window for each series from the buckets and samples read."""
     out = {}
-    for sid, *ends in session.execute(select(SeriesRow.id, *columns)
-                                      .where(SeriesRow.id.in_(series_ids))):
-        if ends[0] is not None:
-            out[sid] = (ends[0], ends[-1])
+    raw_keys = _raw_keys(plan)
+    for sid in series_ids:
+        pieces = []
+        for step, lo, hi in plan.spans:
+            first, last = edges[(True, step, lo)].get(sid), edges[(False, step, hi)].get(sid)
+            if first is not None and last is not None and first.end <= hi:
+                pieces.append((first.summary.first_ts, span(first, last)))
+        if plan.start_step is not None:
+            bucket = edges[(False, plan.start_step, plan.start)].get(sid)
+            if (bucket is not None and bucket.end > plan.start - plan.start_step
+                    and bucket.summary.last_ts == plan.start):
+                pieces.append((plan.start, SeriesSummary.of([(plan.start,
+                                                              bucket.summary.last_value)])))
+        points = [p for key in raw_keys for p in raw[key].get(sid, ())]
+        summary = combine(pieces, points)
+        if summary is not None:
+            out[sid] = summary
     return out
-
-
-def _fetch(session: Session, step: int,
-           bounds: Mapping[int, tuple[float, float]]) -> dict[tuple[int, float], Rollup]:
-    """The buckets named by *bounds*, by primary key (a few extra rows are filtered out)."""
-    if not bounds:
-        return {}
-    ends = {ts for pair in bounds.values() for ts in pair}
-    rows = session.execute(select(_ROLLUPS).where(
-        _ROLLUPS.c.series_id.in_(list(bounds)), _ROLLUPS.c.step == step,
-        _ROLLUPS.c.end_ts.in_(ends)))
-    return {(r.series_id, r.end_ts): _rollup(r) for r in rows
-            if r.end_ts in bounds[r.series_id]}

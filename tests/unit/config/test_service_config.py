@@ -109,3 +109,45 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_duration_message() -> None:
     with pytest.raises(ValueError, match=r"invalid duration '5x'; use a number and a unit"):
         parse_duration("5x")
+
+
+def test_every_receiver_type_and_the_fallback(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PD_KEY", "R0UT1NGKEY")
+    monkeypatch.setenv("HOOK", "https://hooks.slack.com/services/T/B/XXXX")
+    config = load_service_config(_write(tmp_path, """\
+fallback_receiver: console
+receivers:
+  - {name: pd, type: pagerduty, routing_key: "${PD_KEY}", severities: [page]}
+  - {name: hook, type: slack-webhook, url: "${HOOK}"}
+  - {name: orchestrator, type: webhook, url: "http://127.0.0.1:9000/hook"}
+  - {name: am, type: alertmanager, url: "http://127.0.0.1:9093"}
+  - {name: console, type: console}
+"""))
+    by_name = {r.name: r for r in config.receivers}
+    assert by_name["pd"].routing_key is not None
+    assert by_name["pd"].routing_key.reveal() == "R0UT1NGKEY"
+    assert by_name["hook"].url is not None and "XXXX" not in repr(by_name["hook"])
+    assert config.fallback_receiver == "console"
+
+
+def test_receiver_problems_are_located(tmp_path: Path) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        load_service_config(_write(tmp_path, """\
+fallback_receiver: consol
+receivers:
+  - {name: pd, type: pagerduty}
+  - {name: am, type: alertmanager, url: "not a url"}
+  - {name: console, type: console}
+  - {name: console, type: sms}
+"""))
+    p = str(tmp_path / "watchkeeper.yaml")
+    assert [str(e) for e in info.value.errors] == [
+        f"{p}:1:20: fallback_receiver: no receiver named 'consol'; did you mean \"console\"?",
+        f"{p}:3:5: receivers[0].routing_key: required key is missing; add routing_key: "
+        "<a string>",
+        f"{p}:4:41: receivers[1].url: invalid receiver URL; use http(s)://HOST/PATH",
+        f'{p}:6:12: receivers[3].name: duplicate receiver name "console" (first at {p}:5:12)',
+        f"{p}:6:27: receivers[3].type: 'sms' is not one of alertmanager, console, pagerduty, "
+        "slack, slack-webhook, webhook",
+    ]
