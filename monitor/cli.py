@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from monitor import __version__
+from monitor.cli_silences import add_parsers as add_silences_parsers
 from monitor.config import ConfigErrors, ServiceConfig, load_service_config
 from monitor.core.errors import WatchkeeperError
 from monitor.core.model import AlertState
@@ -334,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--metrics", help="metrics JSON written by the trainer")
     register.add_argument("--alias", action="append", help="e.g. production (repeatable)")
     register.set_defaults(func=cmd_models_register)
+    add_silences_parsers(sub, common, out)
     return p
 
 

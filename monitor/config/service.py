@@ -39,6 +39,7 @@ _TOP = {
     "external_url",
     "prometheus",
     "fallback_receiver",
+    "alertmanager_webhook",
 }
 
 
@@ -118,6 +119,7 @@ class ServiceConfig:
     local_backend: LocalBackendConfig = field(default_factory=LocalBackendConfig)
     prometheus_url: str = ""
     fallback_receiver: str = ""
+    alertmanager_webhook_token: Secret | None = None
 
 
 def load_service_config(path: Path, *, display: str | None = None) -> ServiceConfig:
@@ -211,6 +213,7 @@ def _read(top: Fields, base: Path) -> ServiceConfig:
         local_backend=_local_backend(top),
         prometheus_url=_prometheus_url(top),
         fallback_receiver=fallback if fallback in names else "",
+        alertmanager_webhook_token=_alertmanager_webhook_token(top),
     )
 
 
@@ -350,3 +353,20 @@ def _prometheus_url(top: Fields) -> str:
             "use http://HOST:9090",
         )
     return url.rstrip("/")
+
+
+def _alertmanager_webhook_token(top: Fields) -> Secret | None:
+    """Read ``alertmanager_webhook.token``: the bearer token Alertmanager's webhook must send.
+
+    Without it ``POST /api/v1/alertmanager/webhook`` is disabled.
+    """
+    if not top.has("alertmanager_webhook"):
+        return None
+    section = top.sub("alertmanager_webhook", {"token"})
+    before = len(section.errors)
+    token = section.secret("token", required=True)
+    if len(section.errors) == before and (token is None or not token.reveal().strip()):
+        section.error(section.at("token"), "alertmanager_webhook.token", "the token is empty",
+                      "set it to a long random string from the environment, e.g. ${AM_TOKEN}")
+        return None
+    return token

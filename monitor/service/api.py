@@ -17,6 +17,7 @@ from monitor.alerting import absolute_links
 from monitor.config import fmt_duration
 from monitor.core.errors import StoreError
 from monitor.core.model import AlertState
+from monitor.service.api_silences import register as register_silences
 from monitor.service.loop import Loop
 from monitor.service.metrics import build_registry
 from monitor.slo.model import SLOSpec
@@ -157,4 +158,5 @@ def create_app(loop: Loop) -> FastAPI:
             raise HTTPException(404, f"no runbook named {name!r}")
         return path.read_text(encoding="utf-8")
 
+    register_silences(app, loop)
     return app

@@ -14,6 +14,7 @@ from monitor.alerting.delivery import DeliveryWorker
 from monitor.alerting.notifiers.base import Notifier, notifiers
 from monitor.alerting.rules import AlertRuleEvaluator, AlertRuleGroup, AlertRuleSpec
 from monitor.alerting.rules import from_document as alert_rule_from_document
+from monitor.alerting.silences import Silencer
 from monitor.collectors.endpoint import ScrapeManager
 from monitor.config import (
     ConfigError,
@@ -41,6 +42,7 @@ from monitor.store.outbox import OutboxStore
 from monitor.store.registry import ModelRegistry
 from monitor.store.rollups import RollupStore
 from monitor.store.runs import RunStore
+from monitor.store.silences import SilenceStore
 
 __all__ = ["KINDS", "Rules", "Watchkeeper", "load_rules"]
 
@@ -163,9 +165,11 @@ class Watchkeeper:
         self.alert_rules = AlertRuleEvaluator(rules=rules.alert_rules, samples=self.samples,
                                               clock=self.clock)
         self.state = AlertStateMachine(store=self.alerts)
+        self.silences = SilenceStore(self.db)
         self.router = Router(routes=[Route(receiver=r.name, severities=r.severities)
                                      for r in config.receivers],
-                             outbox=self.outbox, base_url=self.base_url)
+                             outbox=self.outbox, base_url=self.base_url,
+                             silencer=Silencer(self.silences, self.clock))
         built = {r.name: _build_notifier(r, self.base_url) for r in config.receivers}
         built.update(extra_notifiers or {})
         self.notifiers = built

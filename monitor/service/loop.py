@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.alerting import Transition
 from monitor.core.model import AlertState, TargetHealth
@@ -77,6 +77,7 @@ class Loop:
             log.info("alert %s %s: %s -> %s", t.alert.name, dict(t.alert.labels),
                      t.from_state, t.to_state)
         self.app.router.enqueue(transitions)
+        self.app.router.unsuppressed(self.app.alerts.all([AlertState.FIRING]), now)
         for t in transitions:
             if t.to_state is AlertState.FIRING:
                 self.app.remediation.on_alert(t.alert)
@@ -117,8 +118,9 @@ class Loop:
         """Drop raw samples past the retention period."""
         with self._locks["retain"]:
             try:
-                cutoff = self.app.clock.now() - self.app.config.sample_retention
-                return self.app.samples.delete_before(cutoff)
+                now = self.app.clock.now()
+                self.app.silences.delete_expired_before(now - timedelta(days=5))
+                return self.app.samples.delete_before(now - self.app.config.sample_retention)
             except Exception:
                 self._failed("retain")
                 return 0

@@ -123,6 +123,24 @@ class LoopCollector(Collector):
         for status, n in sorted(self.loop.app.outbox.counts().items()):
             outbox.add_metric([status], n)
         yield outbox
+        delivery = self.loop.app.delivery
+        attempts = CounterMetricFamily("watchkeeper_notifications",
+                                       "Delivery attempts by receiver and outcome since start",
+                                       labels=["receiver", "outcome"])
+        for receiver, stats in sorted(delivery.stats.items()):
+            for outcome in ("sent", "retried", "failed"):
+                attempts.add_metric([receiver, outcome], getattr(stats, outcome))
+        yield attempts
+        failing = GaugeMetricFamily("watchkeeper_notifier_failures_in_a_row",
+                                    "Failed delivery tries since the receiver last accepted one",
+                                    labels=["receiver"])
+        for receiver, health in sorted(delivery.health.items()):
+            failing.add_metric([receiver], health.failures_in_a_row)
+        yield failing
+        silenced = CounterMetricFamily("watchkeeper_notifications_silenced",
+                                       "Notifications held back by a silence since start")
+        silenced.add_metric([], self.loop.app.router.suppressed_total)
+        yield silenced
 
 
 def build_registry(loop: Loop) -> CollectorRegistry:

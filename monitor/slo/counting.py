@@ -16,7 +16,8 @@ PromQL             ``total_query`` less ``error_query``, with ``{{.window}}`` fi
 
 ``None`` is "no data": the total selects no series with data in the window.
 :func:`count_slices` does the same per timeslice for the Timeslices and RatioTimeslices
-budgeting methods.
+budgeting methods. :func:`requests` lists the questions :func:`count` will ask a source,
+so that a :class:`~monitor.slo.sli.BatchingSLISource` can read them all at once.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from monitor.slo.model import (
     ProbeSLI,
     PromQLSLI,
 )
-from monitor.slo.sli import SLISource
+from monitor.slo.sli import SLIQuery, SLIRequest, SLISource
 
 __all__ = [
     "DRIFT_CHECKS_METRIC",
@@ -56,6 +57,8 @@ __all__ = [
     "count_slices",
     "group_selector",
     "narrow",
+    "requests",
+    "slice_windows",
 ]
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,34 @@ def count(sli: SLI, source: SLISource, window: timedelta, at: datetime,
     if isinstance(sli, PromQLSLI):
         return _promql(sli, source, window, at)
     raise SLIError(f"the SLO engine cannot count a {type(sli).__name__} SLI")
+
+
+def requests(sli: SLI, window: timedelta, end: datetime | None = None) -> list[SLIRequest]:
+    """Return the source questions :func:`count` asks for *sli* over *window* ending at *end*.
+
+    ``end`` ``None`` is the tick's moment. Questions whose answer depends on data (a
+    latency SLI's ``le`` bucket) are covered by a question over all the candidate series;
+    SLI kinds that do not read an :class:`~monitor.slo.sli.SLISource` (ground truth, PromQL)
+    ask nothing that can be prepared.
+    """
+    if window <= timedelta(0):
+        return []
+
+    def ask(selector: Selector, query: SLIQuery = SLIQuery.INCREASE) -> SLIRequest:
+        return SLIRequest(selector=selector, window=window, query=query, end=end)
+
+    if isinstance(sli, EventsSLI):
+        return [ask(s) for s in (sli.total, sli.good, sli.bad) if s is not None]
+    if isinstance(sli, LatencySLI):
+        name, matchers = sli.histogram.metric, sli.histogram.matchers
+        buckets = Selector(metric=f"{name}_bucket", matchers=matchers)
+        return [ask(buckets, SLIQuery.LABEL_VALUES), ask(buckets),
+                ask(Selector(metric=f"{name}_count", matchers=matchers))]
+    if isinstance(sli, (ProbeSLI, BoolGaugeSLI)):
+        return [ask(sli.selector, SLIQuery.GAUGE)]
+    if isinstance(sli, DriftChecksSLI):
+        return [ask(_selector(DRIFT_CHECKS_METRIC, (), monitor=sli.monitor))]
+    return []
 
 
 def _promql(sli: PromQLSLI, source: SLISource, window: timedelta,
@@ -261,15 +292,10 @@ def count_slices(sli: SLI, source: SLISource, window: timedelta, at: datetime, *
         raise ValueError("Timeslices budgeting needs a slice target")
     if timeslice <= timedelta(0):
         raise ValueError(f"timeslice must be positive, got {timeslice}")
-    slices = math.ceil(window / timeslice)
-    step = timeslice * max(1, math.ceil(slices / MAX_SLICES))
     tally = counter or (lambda length, end: count(sli, source, length, end))
     total = bad = 0.0
-    offset = timedelta(0)
-    while offset < window:
-        length = min(step, window - offset)
-        counts = tally(length, at - offset)
-        offset += step
+    for length, end in slice_windows(window, at, timeslice):
+        counts = tally(length, end)
         if counts is None or counts.total == 0 or counts.total < min_events:
             continue
         weight, ratio = length / timeslice, counts.good / counts.total
@@ -279,6 +305,23 @@ def count_slices(sli: SLI, source: SLISource, window: timedelta, at: datetime, *
         elif target is not None and ratio < target:
             bad += weight
     return EventCounts(total=total, bad=min(bad, total)) if total > 0 else None
+
+
+def slice_windows(window: timedelta, at: datetime,
+                  timeslice: timedelta) -> list[tuple[timedelta, datetime]]:
+    """Return the slices :func:`count_slices` cuts ``(at - window, at]`` into, newest first.
+
+    Each is ``(length, end)``; see :func:`count_slices` for how long windows merge slices.
+    """
+    if timeslice <= timedelta(0):
+        raise ValueError(f"timeslice must be positive, got {timeslice}")
+    step = timeslice * max(1, math.ceil(math.ceil(window / timeslice) / MAX_SLICES))
+    out = []
+    offset = timedelta(0)
+    while offset < window:
+        out.append((min(step, window - offset), at - offset))
+        offset += step
+    return out
 
 
 def group_selector(sli: SLI) -> Selector | None:

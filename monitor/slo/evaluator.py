@@ -13,6 +13,10 @@ out within ``exhaustion.within``.
 An SLO that cannot be evaluated (a latency threshold between buckets, an unreachable
 source) gets the state ``error`` with the spec's location, and no signals; the other
 SLOs are evaluated as usual.
+
+A tick first announces every question it will ask to each source that batches
+(:class:`~monitor.slo.sli.BatchingSLISource`): the store then answers 1,000 SLOs in a
+handful of queries instead of a dozen per SLO.
 """
 
 from __future__ import annotations
@@ -34,7 +38,15 @@ from monitor.slo.budget import (
     time_to_exhaustion,
 )
 from monitor.slo.calendar import period_bounds
-from monitor.slo.counting import SLIError, count, count_slices, group_selector, narrow
+from monitor.slo.counting import (
+    SLIError,
+    count,
+    count_slices,
+    group_selector,
+    narrow,
+    slice_windows,
+)
+from monitor.slo.counting import requests as sli_requests
 from monitor.slo.model import SLI, Budgeting, SLOSpec, SourceKind
 from monitor.slo.signals import (
     EXHAUSTION_ALERT_SUFFIX,
@@ -44,7 +56,7 @@ from monitor.slo.signals import (
     TierStatus,
     slo_signals,
 )
-from monitor.slo.sli import SLISource
+from monitor.slo.sli import BatchingSLISource, SLIQuery, SLIRequest, SLISource
 from monitor.slo.windows import BurnRateWindow
 
 __all__ = [
@@ -124,14 +136,39 @@ class SLOEvaluator:
         moment = at if at is not None else self.clock.now()
         statuses: list[SLOStatus] = []
         signals: list[Signal] = []
-        for spec in self.specs:
-            for status, silent in self._evaluate(spec, moment):
-                statuses.append(status)
-                signals.extend(slo_signals(spec, status, silent=silent))
-                log.debug("SLO %s%s at %s: state=%s consumed=%s", spec.name,
-                          dict(status.group) or "", moment, status.state.value,
-                          status.error_budget_consumed)
+        prepared = self._prepare(moment)
+        try:
+            for spec in self.specs:
+                for status, silent in self._evaluate(spec, moment):
+                    statuses.append(status)
+                    signals.extend(slo_signals(spec, status, silent=silent))
+                    log.debug("SLO %s%s at %s: state=%s consumed=%s", spec.name,
+                              dict(status.group) or "", moment, status.state.value,
+                              status.error_budget_consumed)
+        finally:
+            for source in prepared:
+                source.release()
         return SLOEvaluation(at=moment, statuses=tuple(statuses), signals=tuple(signals))
+
+    def _prepare(self, at: datetime) -> list[BatchingSLISource]:
+        """Announce the tick's questions to every source that batches; return those sources.
+
+        A source that fails to prepare is asked question by question, as one that does not
+        batch; its errors then land on the SLOs that need it.
+        """
+        prepared = []
+        for source in {id(s): s for s in self.sources.values()}.values():
+            if not isinstance(source, BatchingSLISource):
+                continue
+            wanted = [request for spec in self.specs if self.sources.get(spec.source) is source
+                      for request in _requests(spec, at)]
+            prepared.append(source)
+            try:
+                source.prepare(wanted, at)
+            except WatchkeeperError as exc:
+                log.warning("cannot read this tick's %d SLI questions at once, asking them one "
+                            "by one: %s", len(wanted), exc)
+        return prepared
 
     def _evaluate(self, spec: SLOSpec, at: datetime) -> list[tuple[SLOStatus, bool]]:
         source = self.sources.get(spec.source)
@@ -232,6 +269,36 @@ def _period(spec: SLOSpec, at: datetime) -> tuple[datetime, timedelta]:
     except ValueError as exc:
         raise SLIError(str(exc)) from exc
     return start, end - start
+
+
+def _requests(spec: SLOSpec, at: datetime) -> list[SLIRequest]:
+    """Return the questions evaluating *spec* at *at* asks its source, as ``run`` asks them.
+
+    Groups of a ``group_by`` SLO ask about subsets of the ungrouped SLI's series, which
+    the ungrouped questions cover. A spec that cannot be evaluated asks nothing.
+    """
+    try:
+        start, _ = _period(spec, at)
+        out = []
+        selector = group_selector(spec.sli) if spec.group_by else None
+        if selector is not None:
+            out.append(SLIRequest(selector=selector, window=at - start,
+                                  query=SLIQuery.LABEL_VALUES))
+        windows = {at - start, min(spec.alerting.exhaustion.lookback, spec.window)}
+        for tier in spec.alerting.windows:
+            windows.update((tier.long_window, tier.short_window))
+        timeslice = None if spec.budgeting is Budgeting.OCCURRENCES else spec.timeslice
+        for window in sorted(windows):
+            if timeslice is None:
+                out += sli_requests(spec.sli, window)
+            else:
+                for length, end in slice_windows(window, at, timeslice):
+                    out += sli_requests(spec.sli, length, end)
+        if spec.alerting.no_data.enabled:
+            out += sli_requests(spec.sli, spec.alerting.no_data.after)
+    except (WatchkeeperError, ValueError):
+        return []  # the evaluation reports it
+    return out
 
 
 def _groups(spec: SLOSpec, source: SLISource, at: datetime) -> list[Labels]:

@@ -3,24 +3,39 @@
 A source answers three questions about the series a selector picks over a window ending at a
 moment: how much their counters grew, what their gauge samples were, and which values a label
 takes. Turning an SLI kind into good and total events is the evaluator's business.
+
+A source may also implement :class:`BatchingSLISource`: the evaluator then announces, once per
+tick, every question it is about to ask (:meth:`~BatchingSLISource.prepare`), so the source
+can read everything in a few queries and answer the questions themselves from memory.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from monitor.core.errors import WatchkeeperError
-from monitor.core.matchers import Selector
+from monitor.core.matchers import MatchOp, Selector
 from monitor.core.model import Labels
 from monitor.core.time import to_epoch
-from monitor.store.rollups import RollupStore, SeriesSummary
+from monitor.store.rollups import RollupStore, SeriesSummary, StoredSeries, Window
 from monitor.store.samples import SampleStore
 
-__all__ = ["GaugeStats", "SLISource", "SLISourceError", "StoreSLISource"]
+__all__ = [
+    "BatchingSLISource",
+    "GaugeStats",
+    "SLIQuery",
+    "SLIRequest",
+    "SLISource",
+    "SLISourceError",
+    "StoreSLISource",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +79,45 @@ class SLISource(Protocol):
         ...
 
 
+class SLIQuery(StrEnum):
+    """Which :class:`SLISource` method a request will be asked through."""
+
+    INCREASE = "increase"
+    GAUGE = "gauge"
+    LABEL_VALUES = "label_values"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SLIRequest:
+    """One question an evaluation tick is about to ask: *query* of *selector* over *window*.
+
+    ``end`` is where the window ends; ``None`` is the tick's moment (timeslices end earlier).
+    """
+
+    selector: Selector
+    window: timedelta
+    query: SLIQuery = SLIQuery.INCREASE
+    end: datetime | None = None
+
+
+@runtime_checkable
+class BatchingSLISource(SLISource, Protocol):
+    """An :class:`SLISource` that can read a whole tick's questions at once.
+
+    After :meth:`prepare`, the announced questions (and any question over a subset of their
+    series, for the same window and end) are answered from what was read then, a snapshot;
+    any other question is read as usual. :meth:`release` drops the snapshot.
+    """
+
+    def prepare(self, requests: Iterable[SLIRequest], at: datetime) -> None:
+        """Read what *requests* need, for windows ending at *at* unless they name their end."""
+        ...
+
+    def release(self) -> None:
+        """Forget what :meth:`prepare` read; later questions are read one by one."""
+        ...
+
+
 def _check_window(window: timedelta) -> None:
     if window <= timedelta(0):
         raise ValueError(f"window must be positive, got {window}")
@@ -85,6 +139,39 @@ class StoreSLISource:
         self.rollups = rollups
         self._raw_rows_read = 0
         self._rollup_rows_before = rollups.rows_read if rollups else 0
+        self._batch: _Batch | None = None
+        self.prepared_hits = 0  # questions answered from a prepared batch, for measurements
+
+    def prepare(self, requests: Iterable[SLIRequest], at: datetime) -> None:
+        """Read every window *requests* need for all their series at once (a few queries).
+
+        Until the next :meth:`prepare` or :meth:`release`, a question over one of these
+        windows (same length, same end) whose series were all requested for it is answered
+        from memory, with exactly the numbers an unprepared question gets; the series table
+        is read once, so series created after this call are seen only by later ticks.
+        Without rollups there is nothing to prepare (every raw sample would be read), and
+        questions are read one by one.
+        """
+        self._batch = None
+        if self.rollups is None:
+            log.debug("no rollups: SLI questions are read one by one")
+            return
+        wanted_requests = [r for r in requests if r.window > timedelta(0)]
+        metrics = {r.selector.metric for r in wanted_requests}
+        index = _SeriesIndex(metrics, self.rollups.series(metrics))
+        wanted: dict[Window, set[int]] = {}
+        for request in wanted_requests:
+            end = request.end if request.end is not None else at
+            window = _window(request.window, end, request.query is SLIQuery.INCREASE)
+            wanted.setdefault(window, set()).update(index.select(request.selector))
+        found = self.rollups.summarize_many(wanted)
+        self._batch = _Batch(index=index, covered=wanted, found=found)
+        log.debug("prepared %d SLI requests at %s: %d windows", len(wanted_requests), at,
+                  len(wanted))
+
+    def release(self) -> None:
+        """Drop what :meth:`prepare` read."""
+        self._batch = None
 
     @property
     def rows_read(self) -> int:
@@ -105,14 +192,15 @@ class StoreSLISource:
         if not growing:
             log.debug("no counter growth for %s in the %s before %s", selector, window, at)
             return None
-        return sum(growing)
+        return math.fsum(growing)
 
     def gauge(self, selector: Selector, window: timedelta, at: datetime) -> GaugeStats | None:
         """Return count, sum and positive count of the gauge samples in ``(at - window, at]``."""
         found = [s for _, s in self._summaries(selector, window, at, False)]
         if not found:
             return None
-        return GaugeStats(count=sum(s.count for s in found), total=sum(s.total for s in found),
+        return GaugeStats(count=sum(s.count for s in found),
+                          total=math.fsum(s.total for s in found),
                           positive=sum(s.positive for s in found))
 
     def label_values(self, selector: Selector, label: str, window: timedelta,
@@ -125,6 +213,11 @@ class StoreSLISource:
                    include_start: bool) -> Sequence[tuple[Labels, SeriesSummary]]:
         _check_window(window)
         if self.rollups is not None:
+            batch = self._batch
+            found = batch.answer(selector, _window(window, at, include_start)) if batch else None
+            if found is not None:
+                self.prepared_hits += 1
+                return found
             return self.rollups.summarize(selector, at - window, at,
                                           include_start=include_start)
         start = to_epoch(at - window)
@@ -135,3 +228,63 @@ class StoreSLISource:
             if points:
                 out.append((series.labels, SeriesSummary.of(points)))
         return out
+
+
+@lru_cache(maxsize=4096)
+def _window(window: timedelta, end: datetime, include_start: bool) -> Window:
+    return Window(start=to_epoch(end - window), end=to_epoch(end), include_start=include_start)
+
+
+class _SeriesIndex:
+    """The stored series of some metrics, by metric and ``label="value"``, to match fast.
+
+    Matches exactly what :meth:`Selector.matches` accepts; selectors without a non-empty
+    equality matcher are checked against every series of their metric.
+    """
+
+    def __init__(self, metrics: Iterable[str], series: Sequence[StoredSeries]) -> None:
+        self.labels = {s.id: s.labels for s in series}
+        self.metrics: dict[str, list[int]] = {metric: [] for metric in metrics}
+        self._postings: dict[tuple[str, str, str], set[int]] = {}
+        self._memo: dict[Selector, tuple[int, ...]] = {}
+        for s in series:
+            self.metrics.setdefault(s.metric, []).append(s.id)
+            for name, value in s.labels.items():
+                self._postings.setdefault((s.metric, name, value), set()).add(s.id)
+
+    def select(self, selector: Selector) -> tuple[int, ...]:
+        """Return the ids of the series *selector* picks, ascending."""
+        found = self._memo.get(selector)
+        if found is None:
+            metric = selector.metric
+            candidates: Iterable[int] = self.metrics.get(metric, ())
+            equal = [self._postings.get((metric, m.name, m.value), set())
+                     for m in selector.matchers if m.op is MatchOp.EQ and m.value]
+            if equal:
+                equal.sort(key=len)
+                candidates = sorted(equal[0].intersection(*equal[1:]))
+            found = tuple(sid for sid in candidates
+                          if selector.matches(metric, self.labels[sid]))
+            self._memo[selector] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Batch:
+    """What one :meth:`StoreSLISource.prepare` read: per window, its series' summaries."""
+
+    index: _SeriesIndex
+    covered: Mapping[Window, set[int]]  # the series read for each window
+    found: Mapping[Window, Mapping[int, SeriesSummary]]
+
+    def answer(self, selector: Selector,
+               window: Window) -> list[tuple[Labels, SeriesSummary]] | None:
+        """Return the selected series' summaries, or ``None`` when not all were read."""
+        covered = self.covered.get(window)
+        if covered is None or selector.metric not in self.index.metrics:
+            return None
+        ids = self.index.select(selector)
+        if not covered.issuperset(ids):
+            return None
+        found = self.found[window]
+        return [(self.index.labels[sid], found[sid]) for sid in ids if sid in found]

@@ -9,9 +9,11 @@ buckets, however long, comes from its first and last row.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from operator import itemgetter
 
 __all__ = [
     "Coverage",
@@ -25,6 +27,8 @@ __all__ = [
     "rollup_points",
     "span",
 ]
+
+_FIRST = itemgetter(0)
 
 
 def _growth(previous: float, current: float) -> float:
@@ -65,9 +69,12 @@ class SeriesSummary:
     def of(cls, points: Sequence[tuple[float, float]]) -> SeriesSummary:
         """Summarise *points* (``(unix_seconds, value)``, oldest first, at least one)."""
         values = [v for _, v in points]
+        increase, previous = 0.0, values[0]
+        for value in values[1:]:  # growth of each sample over the one before, in order
+            increase += value - previous if value >= previous else value
+            previous = value
         return cls(count=len(values), total=math.fsum(values),
-                   positive=sum(1 for v in values if v > 0),
-                   increase=sum(_growth(p, c) for p, c in zip(values, values[1:], strict=False)),
+                   positive=sum(1 for v in values if v > 0), increase=increase,
                    first_ts=points[0][0], first_value=values[0],
                    last_ts=points[-1][0], last_value=values[-1])
 
@@ -240,14 +247,19 @@ def combine(pieces: list[tuple[float, SeriesSummary]],
     Raw points (oldest first) are cut into runs where a rollup piece begins; ``None`` when
     there is nothing at all.
     """
+    if not pieces:
+        return SeriesSummary.of(points) if points else None
     found = list(pieces)
-    cuts = sorted(start for start, _ in pieces)
-    for _, run in groupby(points, key=lambda p: sum(1 for c in cuts if c <= p[0])):
-        chunk = list(run)
-        found.append((chunk[0][0], SeriesSummary.of(chunk)))
-    if not found:
-        return None
-    found.sort(key=lambda piece: piece[0])
+    if points:
+        lo = 0
+        for cut in sorted(bisect_left(points, start, key=_FIRST) for start, _ in pieces):
+            if lo < cut:
+                found.append((points[lo][0], SeriesSummary.of(points[lo:cut])))
+                lo = cut
+        if lo < len(points):
+            found.append((points[lo][0], SeriesSummary.of(points[lo:])))
+    if len(found) > 1:
+        found.sort(key=_FIRST)
     summary = found[0][1]
     for _, later in found[1:]:
         summary = summary.then(later)

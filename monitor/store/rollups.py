@@ -15,16 +15,17 @@ import math
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import groupby
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Row,
     Select,
     and_,
-    bindparam,
     delete,
     func,
     literal_column,
@@ -72,13 +73,14 @@ log = logging.getLogger(__name__)
 ROLLUP_STEPS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
 _ROLLUPS = RollupRow.metadata.tables[RollupRow.__tablename__]
 _SERIES = SeriesRow.metadata.tables[SeriesRow.__tablename__]
+_SAMPLES = SampleRow.metadata.tables[SampleRow.__tablename__]
 _CHUNK_BUCKETS = 120  # buckets built per transaction, to bound memory on a first catch-up
 _IDS_PER_SELECT = 5000  # series ids per SELECT; rendered inline, so no bound-variable limit
-_SELECTS_PER_QUERY = 100  # SELECTs joined by UNION ALL (SQLite allows 500)
+_SELECTS_PER_QUERY = 400  # SELECTs joined by UNION ALL (SQLite allows 500)
 
 _T = TypeVar("_T")
 _EdgeKey = tuple[bool, int, float]  # (first after t, else last at or before t), step, t
-_RawKey = tuple[float, float]  # samples in (lo, hi]; lo == hi: the sample exactly at hi
+_RawKey = tuple[float, float, bool]  # samples in (lo, hi], or [lo, hi] when closed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +90,29 @@ class Window:
     start: float
     end: float
     include_start: bool = False
+
+
+class _Edge(NamedTuple):
+    """A rollup row as read for windows: attribute access ten times cheaper than a Row's."""
+
+    series_id: int
+    step: int
+    end_ts: float
+    sample_count: int
+    total: float
+    minimum: float
+    maximum: float
+    positive: int
+    increase: float
+    first_ts: float
+    first_value: float
+    last_ts: float
+    last_value: float
+    stitch: float
+    cum_increase: float
+    cum_count: int
+    cum_total: float
+    cum_positive: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,7 +135,7 @@ def _row(rollup: Rollup) -> dict[str, float | int]:
             "cum_total": rollup.cum_total, "cum_positive": rollup.cum_positive}
 
 
-def _rollup(row: Row[Any]) -> Rollup:
+def _rollup(row: Row[Any] | _Edge) -> Rollup:
     return Rollup(series_id=row.series_id, step=row.step, end=row.end_ts,
                   summary=SeriesSummary(count=row.sample_count, total=row.total,
                                         positive=row.positive, increase=row.increase,
@@ -126,10 +151,18 @@ def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
         yield items[i:i + size]
 
 
-def _ids_in(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN (ids)`` with the ids written into the SQL (ints only), not bound one by one."""
-    return column.in_(bindparam(None, list(ids), expanding=True,  # type: ignore[no-any-return]
-                                literal_execute=True))
+@lru_cache(maxsize=64)
+def _id_list(ids: tuple[int, ...]) -> str:
+    return "(" + ",".join(str(int(i)) for i in ids) + ")"
+
+
+def _ids_in(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (ids)`` with the ids written into the SQL once, not bound one by one.
+
+    Only ints are written (``int()`` of each), so nothing else can reach the SQL text; the
+    text of one id set is rendered once however many SELECTs use it.
+    """
+    return column.op("IN", return_type=Boolean)(literal_column(_id_list(tuple(ids))))
 
 
 def _select_series(session: Session, selector: Selector) -> dict[int, Labels]:
@@ -237,17 +270,19 @@ class RollupStore:
             out[window] = _assemble(plan, wanted[window], edges, raw)
         return out
 
-    @staticmethod
-    def _read_edges(session: Session, needs: Mapping[_EdgeKey, Collection[int]],
-                    ) -> dict[_EdgeKey, dict[int, Rollup]]:
+    def _read_edges(self, session: Session, needs: Mapping[_EdgeKey, Collection[int]],
+                    ) -> dict[_EdgeKey, dict[int, _Edge]]:
         """Read each key's bucket for its series: few queries, one index seek per bucket."""
         keys = list(needs)
-        selects = [_edge_select(index, key, chunk) for index, key in enumerate(keys)
+        selects = [_edge_select(index, key, chunk, sqlite=self.db.is_sqlite)
+                   for index, key in enumerate(keys)
                    for chunk in _chunks(sorted(needs[key]), _IDS_PER_SELECT)]
-        out: dict[_EdgeKey, dict[int, Rollup]] = {key: {} for key in keys}
+        out: dict[_EdgeKey, dict[int, _Edge]] = {key: {} for key in keys}
         for part in _chunks(selects, _SELECTS_PER_QUERY):
-            for row in session.execute(part[0] if len(part) == 1 else union_all(*part)):
-                out[keys[row.k]][row.series_id] = _rollup(row)
+            for k, *values in session.execute(part[0] if len(part) == 1
+                                              else union_all(*part)).all():
+                edge = _Edge._make(values)
+                out[keys[k]][edge.series_id] = edge
         return out
 
     @staticmethod
@@ -256,17 +291,18 @@ class RollupStore:
         """Read the raw samples of each range for its series, oldest first."""
         keys = list(needs)
         selects = []
-        for index, (lo, hi) in enumerate(keys):
-            where = SampleRow.ts == hi if lo == hi else and_(SampleRow.ts > lo, SampleRow.ts <= hi)
+        for index, (lo, hi, closed) in enumerate(keys):
+            c = _SAMPLES.c
+            where = and_(c.ts >= lo if closed else c.ts > lo, c.ts <= hi)
             # one SELECT per range: with OR-ed ranges SQLite reads every sample of the series
-            selects += [select(literal_column(str(index), Integer).label("k"), SampleRow.series_id,
-                               SampleRow.ts, SampleRow.value)
-                        .where(_ids_in(SampleRow.series_id, chunk), where)
-                        for chunk in _chunks(sorted(needs[(lo, hi)]), _IDS_PER_SELECT)]
+            selects += [select(literal_column(str(index), Integer).label("k"), c.series_id, c.ts,
+                               c.value).where(_ids_in(c.series_id, chunk), where)
+                        for chunk in _chunks(sorted(needs[(lo, hi, closed)]),
+                                             _IDS_PER_SELECT)]
         out: dict[_RawKey, dict[int, list[tuple[float, float]]]] = {key: {} for key in keys}
         for part in _chunks(selects, _SELECTS_PER_QUERY):
             for k, sid, ts, value in session.execute(part[0] if len(part) == 1
-                                                     else union_all(*part)):
+                                                     else union_all(*part)).all():
                 out[keys[k]].setdefault(sid, []).append((ts, value))
         for by_series in out.values():
             for points in by_series.values():
@@ -315,8 +351,8 @@ class RollupStore:
         first, last = (True, step, start), (False, step, end)
         with self.db.session() as session:
             got = self._read_edges(session, {first: series_ids, last: series_ids})
-        return {sid: (bucket, got[last][sid]) for sid, bucket in got[first].items()
-                if bucket.end <= end and sid in got[last]}
+        return {sid: (_rollup(row), _rollup(got[last][sid])) for sid, row in got[first].items()
+                if row.end_ts <= end and sid in got[last]}
 
     def delete_before(self, cutoff: datetime, *, step: timedelta) -> int:
         """Drop *step* buckets ending at or before *cutoff*; return how many."""
@@ -423,8 +459,11 @@ class RollupStore:
     def _latest(self, session: Session, step: int, series_ids: Sequence[int],
                 at: float) -> Mapping[int, Rollup]:
         """Each series' last *step* bucket ending at or before *at*."""
+        if not series_ids:
+            return {}
         key = (False, step, at)
-        return self._read_edges(session, {key: series_ids})[key] if series_ids else {}
+        return {sid: _rollup(row) for sid, row in
+                self._read_edges(session, {key: series_ids})[key].items()}
 
 
 def _edge_keys(plan: WindowPlan) -> list[_EdgeKey]:
@@ -437,54 +476,74 @@ def _edge_keys(plan: WindowPlan) -> list[_EdgeKey]:
 
 
 def _raw_keys(plan: WindowPlan) -> list[_RawKey]:
-    """The raw ranges of *plan* in time order, the sample at its start first if wanted."""
-    keys = list(plan.raw)
+    """The raw ranges of *plan* in time order; the first closed when its start sample counts."""
+    keys: list[_RawKey] = [(lo, hi, False) for lo, hi in plan.raw]
     if plan.include_start and plan.start_step is None:
-        keys.insert(0, (plan.start, plan.start))
+        if keys and keys[0][0] == plan.start:
+            keys[0] = (plan.start, keys[0][1], True)
+        else:
+            keys.insert(0, (plan.start, plan.start, True))
     return keys
 
 
-def _edge_select(index: int, key: _EdgeKey, series_ids: Sequence[int]) -> Select[Any]:
+def _edge_select(index: int, key: _EdgeKey, series_ids: Sequence[int], *,
+                 sqlite: bool) -> Select[Any]:
     """One bucket per series: the first ending after ``t``, or the last ending at or before.
 
     A correlated ``ORDER BY ... LIMIT 1`` per series is one index seek on both databases,
-    and the bucket is then fetched by primary key; ``MIN``/``MAX`` over a range or joining
-    a derived table made SQLite scan the step's rows instead.
+    and the bucket is then fetched by key: its ``rowid`` on SQLite (joining on ``end_ts``
+    made SQLite 3.40 take 50 times longer), its primary key on PostgreSQL. ``MIN``/``MAX``
+    over a range or joining a derived table made SQLite scan the step's rows instead.
     """
     first, step, t = key
     inner = _ROLLUPS.alias("r2")
-    edge = (select(inner.c.end_ts)
+    edge = (select(literal_column("r2.rowid") if sqlite else inner.c.end_ts)
             .where(inner.c.series_id == _SERIES.c.id, inner.c.step == step,
                    inner.c.end_ts > t if first else inner.c.end_ts <= t)
             .order_by(inner.c.end_ts.asc() if first else inner.c.end_ts.desc())
             .limit(1).scalar_subquery())
-    joined = _SERIES.join(_ROLLUPS, and_(_ROLLUPS.c.series_id == _SERIES.c.id,
-                                         _ROLLUPS.c.step == step, _ROLLUPS.c.end_ts == edge))
-    return (select(literal_column(str(index), Integer).label("k"), *_ROLLUPS.c)
-            .select_from(joined).where(_ids_in(_SERIES.c.id, series_ids)))
+    on = (literal_column(f"{_ROLLUPS.name}.rowid") == edge if sqlite else
+          and_(_ROLLUPS.c.series_id == _SERIES.c.id, _ROLLUPS.c.step == step,
+               _ROLLUPS.c.end_ts == edge))
+    return (select(literal_column(str(index), Integer).label("k"),
+                   *(_ROLLUPS.c[name] for name in _Edge._fields))
+            .select_from(_SERIES.join(_ROLLUPS, on))
+            .where(_ids_in(_SERIES.c.id, series_ids)))
 
 
 def _assemble(plan: WindowPlan, series_ids: Iterable[int],
-              edges: Mapping[_EdgeKey, Mapping[int, Rollup]],
+              edges: Mapping[_EdgeKey, Mapping[int, _Edge]],
               raw: Mapping[_RawKey, Mapping[int, list[tuple[float, float]]]],
               ) -> dict[int, SeriesSummary]:
     """Summarise *plan*'s window for each series from the buckets and samples read."""
     out = {}
-    raw_keys = _raw_keys(plan)
+    spans = [(edges[(True, step, lo)], edges[(False, step, hi)], hi)
+             for step, lo, hi in plan.spans]
+    runs = [raw[key] for key in _raw_keys(plan)]
+    starts = (edges[(False, plan.start_step, plan.start)] if plan.start_step is not None
+              else None)
     for sid in series_ids:
         pieces = []
-        for step, lo, hi in plan.spans:
-            first, last = edges[(True, step, lo)].get(sid), edges[(False, step, hi)].get(sid)
-            if first is not None and last is not None and first.end <= hi:
-                pieces.append((first.summary.first_ts, span(first, last)))
-        if plan.start_step is not None:
-            bucket = edges[(False, plan.start_step, plan.start)].get(sid)
-            if (bucket is not None and bucket.end > plan.start - plan.start_step
-                    and bucket.summary.last_ts == plan.start):
-                pieces.append((plan.start, SeriesSummary.of([(plan.start,
-                                                              bucket.summary.last_value)])))
-        points = [p for key in raw_keys for p in raw[key].get(sid, ())]
+        for firsts, lasts, hi in spans:
+            first, last = firsts.get(sid), lasts.get(sid)
+            if first is not None and last is not None and first.end_ts <= hi:
+                pieces.append((first.first_ts, _span(first, last)))
+        bucket = starts.get(sid) if starts is not None else None
+        if bucket is not None and bucket.end_ts == plan.start and bucket.last_ts == plan.start:
+            pieces.append((plan.start, SeriesSummary.of([(plan.start, bucket.last_value)])))
+        points = [p for found in runs for p in found.get(sid, ())]
         summary = combine(pieces, points)
         if summary is not None:
             out[sid] = summary
     return out
+
+
+def _span(first: _Edge, last: _Edge) -> SeriesSummary:
+    """:func:`~monitor.store.rollup_math.span` of two rollup rows, without building Rollups."""
+    return SeriesSummary(
+        count=last.cum_count - first.cum_count + first.sample_count,
+        total=last.cum_total - first.cum_total + first.total,
+        positive=last.cum_positive - first.cum_positive + first.positive,
+        increase=last.cum_increase - first.cum_increase + first.increase,
+        first_ts=first.first_ts, first_value=first.first_value,
+        last_ts=last.last_ts, last_value=last.last_value)

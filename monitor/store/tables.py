@@ -28,6 +28,7 @@ __all__ = [
     "RollupRow",
     "SampleRow",
     "SeriesRow",
+    "SilenceRow",
     "TargetRow",
 ]
 
@@ -228,6 +229,19 @@ class RollupProgressRow(Base):
     step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kept_from: Mapped[float] = mapped_column(Float)
     done_until: Mapped[float] = mapped_column(Float)
+
+
+class SilenceRow(Base):
+    """One silence: matchers (JSON) that mute alerts between ``starts_at`` and ``ends_at``."""
+
+    __tablename__ = "silences"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID
+    matchers: Mapped[str] = mapped_column(Text)  # JSON list of {name, value, isRegex, isEqual}
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float, index=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 Index("ix_samples_ts", SampleRow.ts)

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from monitor.core.matchers import parse_selector
 from monitor.core.model import Labels, Sample
-from monitor.core.time import to_epoch
+from monitor.core.time import from_epoch, to_epoch
 from monitor.store import (
+    Coverage,
     Database,
     Rollup,
     RollupStore,
@@ -24,6 +25,8 @@ from monitor.store import (
     rollup_points,
     span,
 )
+from monitor.store.rollup_math import WindowPlan, combine, plan_window
+from monitor.store.rollups import Window
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 E0 = to_epoch(T0)  # on an hour boundary
@@ -196,3 +199,64 @@ def test_bad_configuration_is_refused(database: Database) -> None:
         RollupStore(database, settle=timedelta(seconds=-1))
     with pytest.raises(ValueError, match="no rollup step of 0:02:00; steps are 60s, 300s, 3600s"):
         RollupStore(database).delete_before(T0, step=timedelta(minutes=2))
+
+
+def test_summarize_many_equals_summarize_for_each_window(database: Database) -> None:
+    samples = SampleStore(database)
+    _random_counters(samples, hours=3, seed=7)
+    rollups = RollupStore(database, settle=timedelta(0))
+    rollups.compact(T0 + timedelta(hours=2, minutes=41, seconds=30))
+    rollups.delete_before(T0 + timedelta(minutes=40), step=timedelta(minutes=1))
+    samples.delete_before(T0 + timedelta(minutes=20))  # the first 20 minutes only rolled up
+    selectors = [parse_selector(s) for s in ("req_total", 'req_total{pod="b"}')]
+    ids = {str(s): [sid for sid, pod in ((1, "a"), (2, "b")) if s.matches("req_total",
+                                                                          {"pod": pod})]
+           for s in selectors}
+    windows = [Window(start=E0 + a, end=E0 + b, include_start=closed)
+               for a, b in ((0, 10800), (-3600, 600), (607, 9913.5), (3600, 3600 + 60),
+                            (7200, 10800), (9900, 9840), (10000, 10800), (15, 45))
+               for closed in (False, True)]
+    got = rollups.summarize_many(dict.fromkeys(windows, ids["req_total"]))
+    assert set(got) == set(windows)
+    for w in windows:
+        expected = rollups.summarize(selectors[0], from_epoch(w.start), from_epoch(w.end),
+                                     include_start=w.include_start)
+        assert [got[w][sid] for sid in sorted(got[w])] == [s for _, s in expected], w
+    assert got[Window(start=E0 + 9900, end=E0 + 9840)] == {}
+    assert rollups.summarize_many({}) == {}
+    partial = rollups.summarize_many({windows[0]: ids[str(selectors[1])]})
+    assert list(partial[windows[0]]) == [2]
+
+
+def test_series_are_listed_by_id_and_edges_are_the_first_and_last_bucket(
+        database: Database) -> None:
+    samples = SampleStore(database)
+    _random_counters(samples, hours=2, seed=8)
+    samples.write([Sample(metric="up", labels=Labels({"job": "x"}), value=1, timestamp=T0)])
+    rollups = RollupStore(database, settle=timedelta(0))
+    rollups.compact(T0 + timedelta(hours=2))
+    assert [(s.id, s.metric, dict(s.labels)) for s in rollups.series(["up", "req_total", "x"])] \
+        == [(1, "req_total", {"pod": "a"}), (2, "req_total", {"pod": "b"}), (3, "up", {"job": "x"})]
+    assert rollups.series([]) == []
+    buckets = rollups.select([1, 2], 300, E0 + 600, E0 + 3000)
+    edges = rollups.edges([1, 2, 99], 300, E0 + 600, E0 + 3000)
+    assert edges == {sid: (first, last) for sid in (1, 2)
+                     for first, last in [([b for b in buckets if b.series_id == sid][0],
+                                          [b for b in buckets if b.series_id == sid][-1])]}
+    assert rollups.edges([1], 300, E0 + 600, E0 + 610) == {}
+    assert rollups.edges([], 300, 0, 1) == {}
+
+
+def test_a_plan_covers_the_window_once() -> None:
+    coverage = [Coverage(step=60, kept_from=E0 + 3600, done_until=E0 + 7200),
+                Coverage(step=3600, kept_from=E0 - 3600, done_until=E0 + 7200)]
+    plan = plan_window(E0 - 3570, E0 + 7230, coverage, include_start=True)
+    assert plan.spans == ((3600, E0, E0 + 7200),)  # the hours leave the least to raw
+    assert plan.raw == ((E0 - 3570, E0), (E0 + 7200, E0 + 7230))
+    assert plan.start_step is None  # E0 - 3570 ends no bucket: its sample comes from raw
+    assert plan_window(E0 + 60, E0, coverage, include_start=True) == WindowPlan(
+        start=E0 + 60, end=E0)
+    assert plan_window(E0 + 3600, E0 + 3660, coverage, include_start=True).start_step == 3600
+    assert combine([], []) is None
+    points = [(E0 + 1.0, 5.0), (E0 + 2.0, 1.0)]
+    assert combine([], points) == SeriesSummary.of(points)
