@@ -29,6 +29,7 @@ __all__ = ["NOTIFIER_FAILING", "DeliveryReport", "DeliveryWorker", "ReceiverHeal
 log = logging.getLogger(__name__)
 
 NOTIFIER_FAILING = "NotifierFailing"
+NOTIFIER_FAILING_RUNBOOK = "runbooks/notifier-failing.md"
 """The alert the worker raises at the fallback receiver when a receiver keeps failing."""
 _ERROR_MAX = 500
 _EPISODE_SCAN = 1000  # outbox rows read, once per process, to find NotifierFailing still open
@@ -302,6 +303,7 @@ class DeliveryWorker:
                 "summary": f"Notifications to receiver {receiver!r} are failing",
                 "description": f"{health.failures_in_a_row} tries in a row failed since "
                                f"{since}; the last error: {health.last_error}",
+                "runbook_url": NOTIFIER_FAILING_RUNBOOK,
             },
             value=float(health.failures_in_a_row), starts_at=now)
 

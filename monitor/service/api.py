@@ -17,6 +17,7 @@ from monitor.alerting import absolute_links
 from monitor.config import fmt_duration
 from monitor.core.errors import StoreError
 from monitor.core.model import AlertState
+from monitor.service.api_alertmanager import register as register_alertmanager
 from monitor.service.api_silences import register as register_silences
 from monitor.service.loop import Loop
 from monitor.service.metrics import build_registry
@@ -159,4 +160,5 @@ def create_app(loop: Loop) -> FastAPI:
         return path.read_text(encoding="utf-8")
 
     register_silences(app, loop)
+    register_alertmanager(app, loop)
     return app

@@ -25,11 +25,10 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from monitor.alerting import Transition
-from monitor.alerting.alertmanager_in import WebhookMessage, WebhookPayloadError, ingest
+from monitor.alerting.alertmanager_in import WebhookMessage, WebhookPayloadError, to_signals
 from monitor.alerting.alertmanager_in import parse_webhook as parse_webhook_body
 from monitor.config.secrets import Secret
 from monitor.core.errors import StoreError
-from monitor.core.model import AlertState
 from monitor.service.loop import Loop
 
 __all__ = ["DISABLED", "MAX_BODY_BYTES", "WEBHOOK_PATH", "authorized", "feed", "register"]
@@ -54,21 +53,11 @@ def authorized(header: str | None, token: Secret) -> bool:
 def feed(loop: Loop, message: WebhookMessage) -> list[Transition]:
     """Advance the message's alerts, queue their notifications and remediation runs.
 
-    This is what :meth:`Loop.evaluate` does with its own signals, under the same lock, so
-    a webhook and an evaluation never read and write the alert states at once. Unlike an
-    evaluation it raises (a :class:`StoreError`), so the caller can ask for a retry.
+    :meth:`Loop.ingest` does it under the evaluation lock, so a webhook and an evaluation
+    never read and write the alert states at once; it raises (a :class:`StoreError`), so
+    the caller can ask Alertmanager to retry.
     """
-    wk = loop.app
-    with loop._locks["evaluate"]:  # TODO(#5): a public Loop.ingest(signals) in loop.py
-        transitions = ingest(message, state=wk.state, now=wk.clock.now())
-        for t in transitions:
-            log.info("alert %s %s from %s: %s -> %s", t.alert.name, dict(t.alert.labels),
-                     message.source, t.from_state, t.to_state)
-        wk.router.enqueue(transitions)
-        for t in transitions:
-            if t.to_state is AlertState.FIRING:
-                wk.remediation.on_alert(t.alert)
-    return transitions
+    return loop.ingest(to_signals(message))
 
 
 async def _read_body(request: Request) -> bytes:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.alerting import Transition
-from monitor.core.model import AlertState, TargetHealth
+from monitor.core.model import AlertState, Signal, TargetHealth
 from monitor.service.assembly import Watchkeeper
 from monitor.slo.evaluator import SLOStatus
 
@@ -73,6 +74,23 @@ class Loop:
         self.report.slo_statuses = list(evaluation.statuses)
         self.report.last_evaluation = now
         self.report.evaluations += 1
+        self._dispatch(transitions, now)
+        return transitions
+
+    def ingest(self, signals: Sequence[Signal], at: datetime | None = None) -> list[Transition]:
+        """Advance only the alerts *signals* name (alerts from outside, e.g. Alertmanager).
+
+        Unlike the scheduled steps this raises on a store error, so the caller can answer
+        with an error and the sender retries.
+        """
+        with self._locks["evaluate"]:
+            now = at or self.app.clock.now()
+            transitions = self.app.state.apply(signals, now, evaluated_sources=set())
+            self._dispatch(transitions, now)
+            return transitions
+
+    def _dispatch(self, transitions: list[Transition], now: datetime) -> None:
+        """Queue notifications and remediation for *transitions*."""
         for t in transitions:
             log.info("alert %s %s: %s -> %s", t.alert.name, dict(t.alert.labels),
                      t.from_state, t.to_state)
@@ -81,7 +99,6 @@ class Loop:
         for t in transitions:
             if t.to_state is AlertState.FIRING:
                 self.app.remediation.on_alert(t.alert)
-        return transitions
 
     def _evaluated_sources(self) -> set[str]:
         """Return the sources whose missing signals mean "inactive".

@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 DEFAULT_RUNBOOK_URL = "runbooks/slo-burn.md"
+NO_DATA_RUNBOOK_URL = "runbooks/slo-no-data.md"
+EXHAUSTION_RUNBOOK_URL = "runbooks/slo-budget-exhaustion.md"
 #: ``<alerting.name>NoData``: raised after ``no_data.after`` without data, when enabled.
 NO_DATA_ALERT_SUFFIX = "NoData"
 #: ``<alerting.name>BudgetExhaustion``: raised on a short forecast, when enabled.
@@ -142,7 +144,7 @@ def slo_signals(spec: SLOSpec, status: SLOStatus, *, silent: bool) -> list[Signa
         out.append(_extra(spec, status, name + NO_DATA_ALERT_SUFFIX, no_data.severity, silent,
                           1.0 if silent else 0.0,
                           f"{_title(spec, status)} has had no SLI data for "
-                          f"{fmt_window(no_data.after)}"))
+                          f"{fmt_window(no_data.after)}", NO_DATA_RUNBOOK_URL))
     if exhaustion.enabled:
         ttl = status.time_to_exhaustion
         soon = ttl is not None and ttl <= exhaustion.within
@@ -150,7 +152,7 @@ def slo_signals(spec: SLOSpec, status: SLOStatus, *, silent: bool) -> list[Signa
                           0.0 if ttl is None else ttl.total_seconds(),
                           f"{_title(spec, status)} spends its error budget in "
                           f"{_duration(ttl)} at the burn rate of the last "
-                          f"{fmt_window(exhaustion.lookback)}"))
+                          f"{fmt_window(exhaustion.lookback)}", EXHAUSTION_RUNBOOK_URL))
     return out
 
 
@@ -161,8 +163,8 @@ def _labels(spec: SLOSpec, status: SLOStatus, severity: Severity) -> Labels:
 
 
 def _extra(spec: SLOSpec, status: SLOStatus, name: str, severity: Severity, active: bool,
-           value: float, summary: str) -> Signal:
-    annotations = {**_common(spec, status), "summary": summary,
+           value: float, summary: str, runbook_url: str) -> Signal:
+    annotations = {**_common(spec, status), "runbook_url": runbook_url, "summary": summary,
                    "description": f"{summary}. {_description_tail(spec, status)}",
                    **spec.alerting.annotations, **spec.alerting.severity(severity).annotations}
     return Signal(name=name, labels=_labels(spec, status, severity), annotations=annotations,

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from monitor.core.errors import WatchkeeperError
@@ -38,6 +37,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_Key = tuple[timedelta, datetime, bool]  # a window, where it ends, whether its start counts
 
 
 class SLISourceError(WatchkeeperError):
@@ -159,13 +160,19 @@ class StoreSLISource:
         wanted_requests = [r for r in requests if r.window > timedelta(0)]
         metrics = {r.selector.metric for r in wanted_requests}
         index = _SeriesIndex(metrics, self.rollups.series(metrics))
-        wanted: dict[Window, set[int]] = {}
+        keys: dict[_Key, set[int]] = {}
         for request in wanted_requests:
             end = request.end if request.end is not None else at
-            window = _window(request.window, end, request.query is SLIQuery.INCREASE)
-            wanted.setdefault(window, set()).update(index.select(request.selector))
+            key = (request.window, end, request.query is SLIQuery.INCREASE)
+            keys.setdefault(key, set()).update(index.select(request.selector))
+        windows = {key: Window(start=to_epoch(key[1] - key[0]), end=to_epoch(key[1]),
+                               include_start=key[2]) for key in keys}
+        wanted: dict[Window, set[int]] = {}
+        for key, ids in keys.items():
+            wanted.setdefault(windows[key], set()).update(ids)
         found = self.rollups.summarize_many(wanted)
-        self._batch = _Batch(index=index, covered=wanted, found=found)
+        self._batch = _Batch(index=index, windows={key: (wanted[w], found[w])
+                                                   for key, w in windows.items()})
         log.debug("prepared %d SLI requests at %s: %d windows", len(wanted_requests), at,
                   len(wanted))
 
@@ -214,7 +221,7 @@ class StoreSLISource:
         _check_window(window)
         if self.rollups is not None:
             batch = self._batch
-            found = batch.answer(selector, _window(window, at, include_start)) if batch else None
+            found = batch.answer(selector, (window, at, include_start)) if batch else None
             if found is not None:
                 self.prepared_hits += 1
                 return found
@@ -230,11 +237,6 @@ class StoreSLISource:
         return out
 
 
-@lru_cache(maxsize=4096)
-def _window(window: timedelta, end: datetime, include_start: bool) -> Window:
-    return Window(start=to_epoch(end - window), end=to_epoch(end), include_start=include_start)
-
-
 class _SeriesIndex:
     """The stored series of some metrics, by metric and ``label="value"``, to match fast.
 
@@ -247,6 +249,8 @@ class _SeriesIndex:
         self.metrics: dict[str, list[int]] = {metric: [] for metric in metrics}
         self._postings: dict[tuple[str, str, str], set[int]] = {}
         self._memo: dict[Selector, tuple[int, ...]] = {}
+        # by identity first: hashing a selector costs more than matching it once
+        self._seen: dict[int, tuple[Selector, tuple[int, ...]]] = {}
         for s in series:
             self.metrics.setdefault(s.metric, []).append(s.id)
             for name, value in s.labels.items():
@@ -254,6 +258,9 @@ class _SeriesIndex:
 
     def select(self, selector: Selector) -> tuple[int, ...]:
         """Return the ids of the series *selector* picks, ascending."""
+        seen = self._seen.get(id(selector))
+        if seen is not None and seen[0] is selector:
+            return seen[1]
         found = self._memo.get(selector)
         if found is None:
             metric = selector.metric
@@ -266,6 +273,7 @@ class _SeriesIndex:
             found = tuple(sid for sid in candidates
                           if selector.matches(metric, self.labels[sid]))
             self._memo[selector] = found
+        self._seen[id(selector)] = (selector, found)  # holds it, so its id stays its own
         return found
 
 
@@ -274,17 +282,17 @@ class _Batch:
     """What one :meth:`StoreSLISource.prepare` read: per window, its series' summaries."""
 
     index: _SeriesIndex
-    covered: Mapping[Window, set[int]]  # the series read for each window
-    found: Mapping[Window, Mapping[int, SeriesSummary]]
+    # per prepared window: the series read for it, and their summaries (those with data)
+    windows: Mapping[_Key, tuple[set[int], Mapping[int, SeriesSummary]]]
 
     def answer(self, selector: Selector,
-               window: Window) -> list[tuple[Labels, SeriesSummary]] | None:
+               key: _Key) -> list[tuple[Labels, SeriesSummary]] | None:
         """Return the selected series' summaries, or ``None`` when not all were read."""
-        covered = self.covered.get(window)
-        if covered is None or selector.metric not in self.index.metrics:
+        prepared = self.windows.get(key)
+        if prepared is None or selector.metric not in self.index.metrics:
             return None
+        covered, found = prepared
         ids = self.index.select(selector)
         if not covered.issuperset(ids):
             return None
-        found = self.found[window]
         return [(self.index.labels[sid], found[sid]) for sid in ids if sid in found]

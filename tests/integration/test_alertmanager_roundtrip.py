@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from fastapi import FastAPI
 
 from monitor.config import Intervals, ReceiverConfig, ServiceConfig
 from monitor.config.secrets import Secret
@@ -24,7 +23,7 @@ from monitor.core.model import AlertState, Labels, Signal
 from monitor.demo.processes import free_port
 from monitor.remediation.backends.dry_run import DryRunBackend
 from monitor.remediation.policy import Action, RemediationPolicy
-from monitor.service.api_alertmanager import WEBHOOK_PATH, register
+from monitor.service.api_alertmanager import WEBHOOK_PATH
 from monitor.service.assembly import Rules, Watchkeeper
 from monitor.service.server import Server
 from tests.fakes.slack_api import FakeSlackAPI
@@ -106,12 +105,7 @@ def _watchkeeper(tmp_path: Path, port: int, am: AlertmanagerServer, slack: FakeS
     policy = RemediationPolicy(name="scale-on-latency", action=Action.SCALE_UP,
                                backend="dry-run", match={"alertname": "ModelLatencyHigh"})
     app = Watchkeeper(config, Rules(policies=(policy,)), extra_backends={"dry-run": backend})
-    server = Server(app)
-    api = server._http.config.app
-    assert isinstance(api, FastAPI)
-    if not any(getattr(route, "path", None) == WEBHOOK_PATH for route in api.routes):
-        register(api, server.loop)  # until create_app() registers it itself
-    return server
+    return Server(app)
 
 
 def test_an_alert_through_real_alertmanager_is_routed_once_and_pushed_back(

@@ -74,7 +74,8 @@ def test_three_failed_tries_raise_one_notifier_failing_at_the_fallback(
     assert alert.annotations == {
         "summary": "Notifications to receiver 'pd' are failing",
         "description": "3 tries in a row failed since 2026-03-01 12:00:00 UTC; the last "
-                       "error: recording receiver 'pd': simulated failure 3 of 5"}
+                       "error: recording receiver 'pd': simulated failure 3 of 5",
+        "runbook_url": "runbooks/notifier-failing.md"}
     health = worker.health["pd"]
     assert (health.failures_in_a_row, health.fallback_open, health.failing_since) == (
         5, True, T0)
