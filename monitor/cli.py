@@ -201,13 +201,16 @@ def cmd_slo_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_generate(args: argparse.Namespace) -> int:
+    from monitor.config import parse_duration
     from monitor.slo.rules import write_rules
 
+    period = parse_duration(args.sloth_default_period)
     if args.rules:
-        rules = load_rules(ServiceConfig(source="--rules", rules_dir=Path(args.rules)))
+        config = ServiceConfig(source="--rules", rules_dir=Path(args.rules))
     else:
-        _config, rules = load(_config_path(args))
-    written = write_rules(rules.slos, Path(args.out))
+        config, _rules = load(_config_path(args))
+    rules = load_rules(config, sloth_period=period, for_service=False)
+    written = write_rules(rules.slos, Path(args.out), recordings=not args.disable_recordings)
     for path in written:
         print(path)
     return EXIT_OK
@@ -316,6 +319,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, metavar="DIR")
     generate.add_argument("--rules", metavar="DIR",
                           help="read this rules folder alone (no service file needed)")
+    generate.add_argument("--sloth-default-period", default="30d", metavar="DURATION",
+                          help="period of Sloth files, which carry none (Sloth's "
+                          "--default-slo-period); default 30d")
+    generate.add_argument("--disable-recordings", action="store_true",
+                          help="leave out the SLI and metadata recording rules (as Sloth's "
+                          "flag of that name)")
     generate.set_defaults(func=cmd_rules_generate)
     actions = sub.add_parser("actions", help="remediation action runs").add_subparsers(
         dest="sub", required=True)

@@ -74,6 +74,7 @@ class Plan:
     budget_s: float  # stop repeating a configuration's ticks once it has taken this long
     eval_interval: int  # Prometheus' evaluation_interval, seconds
     prom_samples: int  # how many evaluation rounds of Prometheus to read
+    prom_settle: bool  # wait for the backfilled blocks' compaction before measuring
     end: int  # unix seconds of the last sample
 
 
@@ -117,6 +118,7 @@ class PromResult:
     cpu_per_round_s: float  # process CPU seconds per evaluation of every group
     missed: int  # iterations Prometheus skipped while measuring (it could not keep up)
     backfill_s: float
+    settle_s: float  # waited for the compaction of the backfilled blocks
 
 
 _TIER_5M = BurnRateWindow(severity=Severity.PAGE, long_window=timedelta(minutes=5),
@@ -311,20 +313,47 @@ def _own_metrics(server: PrometheusServer) -> dict[str, dict[str, float]]:
 _OWN_METRICS = ("prometheus_rule_group_last_duration_seconds",
                 "prometheus_rule_group_last_evaluation_timestamp_seconds",
                 "prometheus_rule_group_rules", "prometheus_rule_group_iterations_total",
-                "prometheus_rule_group_iterations_missed_total", "process_cpu_seconds_total")
+                "prometheus_rule_group_iterations_missed_total", "process_cpu_seconds_total",
+                "prometheus_tsdb_compactions_triggered_total", "prometheus_tsdb_blocks_loaded",
+                "prometheus_tsdb_compactions_total", "prometheus_engine_queries",
+                "prometheus_engine_queries_concurrent_max")
+_SETTLE_LIMIT = 300.0  # seconds to wait for the backfilled blocks' compaction, at most
 
 
 def _total(metrics: dict[str, dict[str, float]], name: str) -> float:
     return sum(metrics[name].values())
 
 
+def _settle(server: PrometheusServer) -> float:
+    """Wait until the backfilled blocks are compacted and no rule query waits for a slot.
+
+    Prometheus compacts the backfill's many small blocks a minute after it starts; until
+    then, and until the queries queued meanwhile have run, rule groups mostly wait. Returns
+    the seconds waited (at most ``_SETTLE_LIMIT``).
+    """
+    started, previous = time.monotonic(), None
+    while time.monotonic() - started < _SETTLE_LIMIT:
+        metrics = _own_metrics(server)
+        blocks = (_total(metrics, "prometheus_tsdb_blocks_loaded"),
+                  _total(metrics, "prometheus_tsdb_compactions_total"))
+        if (_total(metrics, "prometheus_tsdb_compactions_triggered_total") >= 1
+                and blocks == previous
+                and _total(metrics, "prometheus_engine_queries")
+                <= _total(metrics, "prometheus_engine_queries_concurrent_max")):
+            break
+        previous = blocks
+        time.sleep(10)
+    return time.monotonic() - started
+
+
 def _measure_rules(server: PrometheusServer, plan: Plan, backfill_s: float) -> PromResult | str:
-    """Wait for every group's second evaluation, then sum durations over a few rounds.
+    """Sum rule-group durations over a few rounds, after a warm-up round.
 
     A round is complete when every group has been evaluated again since the last one; the
     first is a warm-up. Process CPU per round is measured over the same rounds, from the
     group evaluations that ran (iterations less missed ones).
     """
+    settle_s = _settle(server) if plan.prom_settle else 0.0
     deadline = time.monotonic() + 180 + plan.eval_interval * (plan.prom_samples + 3)
     sums: list[float] = []
     seen: dict[str, float] = {}
@@ -355,7 +384,7 @@ def _measure_rules(server: PrometheusServer, plan: Plan, backfill_s: float) -> P
                       cpu_per_round_s=ran["process_cpu_seconds_total"] * len(seen)
                       / max(executed, 1.0),
                       missed=int(ran["prometheus_rule_group_iterations_missed_total"]),
-                      backfill_s=backfill_s)
+                      backfill_s=backfill_s, settle_s=settle_s)
 
 
 # -- the report --------------------------------------------------------------------------
@@ -385,7 +414,8 @@ def render(plan: Plan, setup: dict[str, Any], rows: Sequence[TickRow],
         out.append(f"prometheus: {prom}")
     else:
         out += [f"prometheus {prom.version}: {prom.groups} rule groups, {prom.rules} rules, "
-                f"evaluation_interval {prom.eval_interval_s}s, backfill {prom.backfill_s:.1f}s",
+                f"evaluation_interval {prom.eval_interval_s}s, backfill {prom.backfill_s:.1f}s, "
+                f"compaction settled in {prom.settle_s:.0f}s",
                 f"prometheus rule evaluation (sum of last_duration over groups): median "
                 f"{prom.median_s:.3f}s p95 {prom.p95_s:.3f}s over {prom.samples} rounds",
                 f"prometheus process CPU per round: {prom.cpu_per_round_s:.3f}s; "
@@ -403,10 +433,11 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
         return Plan(slos=args.slos or 20, days=3, coarse_step=3600, fine_hours=1, fine_step=15,
                     reps=1, budget_s=args.budget, eval_interval=args.eval_interval or 1,
-                    prom_samples=2, end=end)
+                    prom_samples=2, prom_settle=False, end=end)
     return Plan(slos=args.slos or 1000, days=31, coarse_step=args.coarse_step, fine_hours=3,
                 fine_step=15, reps=args.reps, budget_s=args.budget,
-                eval_interval=args.eval_interval or 30, prom_samples=3, end=end)
+                eval_interval=args.eval_interval or 30, prom_samples=3, prom_settle=True,
+                end=end)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

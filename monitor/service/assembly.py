@@ -6,6 +6,7 @@ import difflib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from monitor.slo.evaluator import SLOEvaluator
 from monitor.slo.formats import is_slo_document, read_slos
 from monitor.slo.model import SLOSpec, SourceKind
 from monitor.slo.sli import SLISource
+from monitor.slo.sloth import SLOTH_DEFAULT_WINDOW
 from monitor.slo.sources import sli_sources
 from monitor.store import Database, SampleStore, TargetStore
 from monitor.store.alerts import AlertStore
@@ -65,13 +67,20 @@ class Rules:
     policies: tuple[RemediationPolicy, ...] = ()
 
 
-def load_rules(config: ServiceConfig, *, base: Path | None = None) -> Rules:
-    """Load and check the rules folder; raise :class:`ConfigErrors` listing every problem."""
+def load_rules(config: ServiceConfig, *, base: Path | None = None,
+               sloth_period: timedelta = SLOTH_DEFAULT_WINDOW,
+               for_service: bool = True) -> Rules:
+    """Load and check the rules folder; raise :class:`ConfigErrors` listing every problem.
+
+    *sloth_period* is the period of Sloth files, which carry none (Sloth's
+    ``--default-slo-period``). With *for_service*, SLOs computed by Prometheus need a
+    configured Prometheus; generating rules for Prometheus itself does not.
+    """
     errors: list[ConfigError] = []
     docs = load_folder(config.rules_dir, errors, base=base)
     slo_docs = [doc for doc in docs if is_slo_document(doc)]
-    slos: list[SLOSpec] = read_slos(slo_docs, errors)
-    for spec in slos:
+    slos: list[SLOSpec] = read_slos(slo_docs, errors, sloth_period=sloth_period)
+    for spec in slos if for_service else ():
         if spec.source is SourceKind.PROMETHEUS and not config.prometheus_url:
             errors.append(ConfigError(
                 spec.where or SourceLocation(str(config.rules_dir)), "spec.source",

@@ -8,13 +8,14 @@ the second definition, naming the first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from monitor.config.documents import Document
 from monitor.config.errors import ConfigError, SourceLocation
 from monitor.slo.catalog import apply_catalogs, is_catalog, read_catalog
 from monitor.slo.model import SLOSpec
 from monitor.slo.openslo import OPENSLO_API_VERSION, is_openslo, read_openslo
-from monitor.slo.sloth import is_sloth, read_sloth
+from monitor.slo.sloth import SLOTH_DEFAULT_WINDOW, is_sloth, read_sloth
 from monitor.slo.spec import SLO_KIND, from_document
 
 __all__ = ["is_slo_document", "read_slos"]
@@ -29,7 +30,8 @@ def is_slo_document(doc: Document) -> bool:
             or doc.api_version in _OLD_OPENSLO)
 
 
-def read_slos(docs: Sequence[Document], errors: list[ConfigError]) -> list[SLOSpec]:
+def read_slos(docs: Sequence[Document], errors: list[ConfigError], *,
+              sloth_period: timedelta = SLOTH_DEFAULT_WINDOW) -> list[SLOSpec]:
     """Read every SLO document of *docs* into specs; problems go to *errors*.
 
     Parameters
@@ -53,7 +55,7 @@ def read_slos(docs: Sequence[Document], errors: list[ConfigError]) -> list[SLOSp
                                       f"{doc.api_version!r}", f"use {OPENSLO_API_VERSION}",
                                       doc.context))
         elif is_sloth(doc):
-            specs.extend(read_sloth(doc, errors))
+            specs.extend(read_sloth(doc, errors, period=sloth_period))
         elif is_catalog(doc):
             catalog = read_catalog(doc, errors)
             if catalog is not None:

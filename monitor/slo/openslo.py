@@ -15,7 +15,7 @@ Mapping to the one model:
 - Each burn-rate ``AlertCondition`` is one tier: ``lookbackWindow`` is the long window, a
   twelfth of it the short one (the SRE Workbook's ratio), ``threshold`` the factor,
   ``alertAfter`` its ``for``; ``severity`` maps to page or ticket.
-- One spec per objective; with several, each is named ``<slo>-<displayName or index>``.
+- One spec per objective, named ``<slo>-<index>`` as Sloth names them.
 - The annotation ``watchkeeper.dev/source: store|prometheus`` picks where events SLIs are
   read (default: the store).
 """
@@ -312,7 +312,8 @@ class _Reader:
             s.error(s.at("timeWindow"), f"{s.path}.timeWindow", str(exc).split(";")[0],
                     "add an alert policy with burn-rate conditions inside the window")
             return None
-        off = SeverityAlerting(disable=bool(found))  # policies, none alerting on breach
+        # No burn-rate policy: no burn alerts, as Sloth generates none without one.
+        off = SeverityAlerting(disable=True)
         return AlertingSpec(windows=defaults, labels=labels, no_data=no_data, page=off,
                             ticket=off)
 
@@ -338,8 +339,8 @@ class _Reader:
         for i, o in enumerate(objectives):
             ind = self._slo_indicator(o) if o.has("indicator") or o.has("indicatorRef") \
                 else indicator
-            suffix = _slug(o.str("displayName")) or str(i) if len(objectives) > 1 else ""
-            sli = _objective_sli(o, ind)
+            suffix = str(i)  # Sloth names each objective's SLO <slo>-<index>
+            sli = _objective_sli(o, ind, store=source == SourceKind.STORE.value)
             target, slices = _target(o), _timeslices(o, method)
             if len(self.errors) > before or None in (sli, target, slices, alerting, window):
                 continue
@@ -417,11 +418,11 @@ def _timeslices(o: Fields, method: Budgeting) -> tuple[timedelta | None, float |
     return None if window is None else (window, target)
 
 
-def _objective_sli(o: Fields, ind: _Indicator | None) -> tuple[SLI] | None:
+def _objective_sli(o: Fields, ind: _Indicator | None, *, store: bool) -> tuple[SLI] | None:
     if ind is None:
         return None
     if ind.threshold is None:
-        return (_ratio_sli(ind),)
+        return (_ratio_sli(ind, store=store),)
     op = o.choice("op", set(_OPS), "")
     value = o.float("value", required=True)
     if not o.has("op"):
@@ -437,7 +438,13 @@ def _objective_sli(o: Fields, ind: _Indicator | None) -> tuple[SLI] | None:
                                         f"{value:g})[{{{{.window}}}}:])"),)
 
 
-def _ratio_sli(ind: _Indicator) -> SLI:
+def _ratio_sli(ind: _Indicator, *, store: bool) -> SLI:
+    """Return the SLI of a ratio metric.
+
+    Simple counter queries become an events SLI the store can count, unless the SLO asks
+    for Prometheus (``watchkeeper.dev/source: prometheus``): then the queries stay PromQL
+    in Sloth's shape, ``1 - ((good)/(total))``, so the generated rules equal Sloth's.
+    """
     if ind.raw is not None:
         raw = ind.raw.text
         ratio = _WINDOW_VAR.sub("{{.window}}", raw) if _WINDOW_VAR.search(raw) \
@@ -447,11 +454,13 @@ def _ratio_sli(ind: _Indicator) -> SLI:
     numerator = ind.good or ind.bad
     assert numerator is not None
     total, part = _simple(ind.total.text), _simple(numerator.text)
-    if ind.counter and total is not None and part is not None:
+    if store and ind.counter and total is not None and part is not None:
         return EventsSLI(total=total, good=part if ind.good else None,
                          bad=part if ind.bad else None)
     t, n = _windowed(ind.total.text, ind.counter), _windowed(numerator.text, ind.counter)
-    return PromQLSLI(error_query=f"({t}) - ({n})" if ind.good else n, total_query=t)
+    if ind.good:
+        return PromQLSLI(error_ratio_query=f"1 - (({n})/({t}))")
+    return PromQLSLI(error_query=n, total_query=t)
 
 
 # -- queries -----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from monitor.slo.rules import (
     label_filter,
     rule_windows,
     sloth_id,
+    sloth_slo,
 )
 
 __all__ = ["EVENTS_PER_MINUTE", "generate_tests", "render_tests"]
@@ -108,7 +109,7 @@ def _ceil(value: timedelta) -> timedelta:
 
 
 def _id_labels(spec: SLOSpec) -> dict[str, str]:
-    return {"sloth_id": sloth_id(spec), "sloth_service": spec.service, "sloth_slo": spec.name}
+    return {"sloth_id": sloth_id(spec), "sloth_service": spec.service, "sloth_slo": sloth_slo(spec)}
 
 
 def _sample(labels: Mapping[str, str], value: float) -> dict[str, Any]:
@@ -199,9 +200,9 @@ def _alert_tests(spec: SLOSpec, share: float, series_labels: Mapping[str, str],
                       **settings.labels,
                       **({WINDOW_PAIR_LABEL: rule_tiers[0].pair} if split else {})}
             annotations = {
-                "title": f"({severity.value}) {spec.service} {spec.name} SLO error budget "
+                "title": f"({severity.value}) {spec.service} {sloth_slo(spec)} SLO error budget "
                          "burn rate is too fast.",
-                "summary": f"{spec.service} {spec.name} SLO error budget burn rate is over "
+                "summary": f"{spec.service} {sloth_slo(spec)} SLO error budget burn rate is over "
                            "expected.",
                 **({"dashboard_url": alerting.dashboard_url} if alerting.dashboard_url else {}),
                 **alerting.annotations, **settings.annotations}

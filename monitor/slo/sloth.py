@@ -56,8 +56,11 @@ def is_sloth(doc: Document) -> bool:
             or (doc.kind == SLOTH_K8S_KIND and doc.api_version == _K8S_API_VERSION))
 
 
-def read_sloth(doc: Document, errors: list[ConfigError]) -> list[SLOSpec]:
+def read_sloth(doc: Document, errors: list[ConfigError], *,
+               period: timedelta = SLOTH_DEFAULT_WINDOW) -> list[SLOSpec]:
     """Check one Sloth document; return a spec per SLO that has no problems.
+
+    Sloth files carry no period; *period* plays Sloth's ``--default-slo-period``.
 
     Parameters
     ----------
@@ -78,14 +81,16 @@ def read_sloth(doc: Document, errors: list[ConfigError]) -> list[SLOSpec]:
     if not slos and isinstance(f.node.get("slos"), list):
         f.error(f.at("slos"), f._key("slos"), "no SLOs are listed", "list at least one")
     out = []
+    origin = "sloth" if plain else doc.api_version
     for slo in slos:
-        spec = _slo(slo, doc, service, labels)
+        spec = _slo(slo, doc, service, labels, origin, period)
         if spec is not None:
             out.append(spec)
     return out
 
 
-def _slo(s: Fields, doc: Document, service: str, labels: dict[str, str]) -> SLOSpec | None:
+def _slo(s: Fields, doc: Document, service: str, labels: dict[str, str], origin: str,
+         period: timedelta) -> SLOSpec | None:
     before = len(s.errors)
     name = s.str("name", required=True)
     objective = s.float("objective", required=True)
@@ -96,15 +101,15 @@ def _slo(s: Fields, doc: Document, service: str, labels: dict[str, str]) -> SLOS
             "remove them; the SLO engine computes the rules itself")
     slo_labels = {**labels, **_labels(s, "labels")}
     sli = _sli(s)
-    alerting = _alerting(s)
+    alerting = _alerting(s, period)
     if len(s.errors) > before or sli is None or alerting is None or not service:
         return None
     try:
         return SLOSpec(name=f"{service}-{name}", service=service, objective=objective,
-                       sli=sli, alerting=alerting, window=SLOTH_DEFAULT_WINDOW,
+                       sli=sli, alerting=alerting, window=period,
                        description=s.str("description"), labels=slo_labels,
                        metadata_labels=dict(doc.labels), source=SourceKind.PROMETHEUS,
-                       origin="sloth", where=s.where)
+                       origin=origin, where=s.where)
     except ValueError as exc:  # an invariant the checks above did not foresee
         s.error(s.where, s.path, str(exc))
         return None
@@ -157,7 +162,7 @@ def _query(f: Fields, snake: str, camel: str) -> str:
     return _WINDOW_VAR.sub("{{.window}}", query)
 
 
-def _alerting(s: Fields) -> AlertingSpec | None:
+def _alerting(s: Fields, period: timedelta) -> AlertingSpec | None:
     a = s.sub("alerting", _ALERTING)
     name = a.str("name", DEFAULT_ALERT_NAME)
     page = _alert(a, "page_alert", "pageAlert")
@@ -166,7 +171,7 @@ def _alerting(s: Fields) -> AlertingSpec | None:
         a.error(a.at("name"), f"{a.path}.name", f"invalid alert name {name!r}",
                 "use letters, digits, underscores and colons, e.g. MyServiceAlert")
         return None
-    return AlertingSpec(windows=default_windows(SLOTH_DEFAULT_WINDOW), name=name,
+    return AlertingSpec(windows=default_windows(period), name=name,
                         labels=_labels(a, "labels"), annotations=a.str_map("annotations"),
                         page=page, ticket=ticket)
 

@@ -4,27 +4,40 @@ A bucket covers ``(end - step, end]``. Besides the counter increase and gauge st
 the bucket it keeps its first and last sample (so growth across bucket edges can be stitched)
 and running totals since the series' first rolled-up sample, so the summary of any run of
 buckets, however long, comes from its first and last row.
+
+A window is answered in two steps: :func:`plan_window` says which buckets (:func:`edge_keys`)
+and raw ranges (:func:`raw_keys`) it needs, and once those are read :func:`assemble` joins
+them into each series' summary.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
+from typing import NamedTuple
 
 __all__ = [
+    "BucketRow",
     "Coverage",
+    "EdgeKey",
+    "RawKey",
     "Rollup",
     "SeriesSummary",
+    "Window",
     "WindowPlan",
+    "assemble",
     "bucket_end",
     "combine",
+    "edge_keys",
     "plan_window",
+    "raw_keys",
     "rollup_children",
     "rollup_points",
+    "row_span",
     "span",
 ]
 
@@ -258,9 +271,116 @@ def combine(pieces: list[tuple[float, SeriesSummary]],
                 lo = cut
         if lo < len(points):
             found.append((points[lo][0], SeriesSummary.of(points[lo:])))
-    if len(found) > 1:
-        found.sort(key=_FIRST)
-    summary = found[0][1]
-    for _, later in found[1:]:
-        summary = summary.then(later)
-    return summary
+    if len(found) == 1:
+        return found[0][1]
+    found.sort(key=_FIRST)
+    first = found[0][1]
+    count, total, positive, increase = first.count, first.total, first.positive, first.increase
+    previous = first
+    for _, later in found[1:]:  # what SeriesSummary.then does, without the summaries between
+        count, total = count + later.count, total + later.total
+        positive = positive + later.positive
+        increase = increase + _growth(previous.last_value, later.first_value) + later.increase
+        previous = later
+    return SeriesSummary(count=count, total=total, positive=positive, increase=increase,
+                         first_ts=first.first_ts, first_value=first.first_value,
+                         last_ts=previous.last_ts, last_value=previous.last_value)
+
+
+EdgeKey = tuple[bool, int, float]  # (first after t, else last at or before t), step, t
+RawKey = tuple[float, float, bool]  # samples in (lo, hi], or [lo, hi] when closed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """A stretch ``(start, end]`` of unix seconds; ``[start, end]`` with *include_start*."""
+
+    start: float
+    end: float
+    include_start: bool = False
+
+
+class BucketRow(NamedTuple):
+    """A stored rollup bucket as read for windows, in the table's column order."""
+
+    series_id: int
+    step: int
+    end_ts: float
+    sample_count: int
+    total: float
+    minimum: float
+    maximum: float
+    positive: int
+    increase: float
+    first_ts: float
+    first_value: float
+    last_ts: float
+    last_value: float
+    stitch: float
+    cum_increase: float
+    cum_count: int
+    cum_total: float
+    cum_positive: int
+
+
+def edge_keys(plan: WindowPlan) -> list[EdgeKey]:
+    """The buckets *plan* reads: the first and last of each rollup run, and its start's."""
+    keys: list[EdgeKey] = []
+    for step, lo, hi in plan.spans:
+        keys += [(True, step, lo), (False, step, hi)]
+    if plan.start_step is not None:
+        keys.append((False, plan.start_step, plan.start))
+    return keys
+
+
+def raw_keys(plan: WindowPlan) -> list[RawKey]:
+    """The raw ranges of *plan* in time order; the first closed when its start sample counts."""
+    keys: list[RawKey] = [(lo, hi, False) for lo, hi in plan.raw]
+    if plan.include_start and plan.start_step is None:
+        if keys and keys[0][0] == plan.start:
+            keys[0] = (plan.start, keys[0][1], True)
+        else:
+            keys.insert(0, (plan.start, plan.start, True))
+    return keys
+
+
+def assemble(plan: WindowPlan, series_ids: Iterable[int],
+              edges: Mapping[EdgeKey, Mapping[int, BucketRow]],
+              raw: Mapping[RawKey, Mapping[int, list[tuple[float, float]]]],
+              ) -> dict[int, SeriesSummary]:
+    """Summarise *plan*'s window for each series from the buckets and samples read.
+
+    *edges* holds, per :data:`EdgeKey`, each series' bucket; *raw* per :data:`RawKey` each
+    series' samples, oldest first. Series with nothing in the window are left out.
+    """
+    out = {}
+    spans = [(edges[(True, step, lo)], edges[(False, step, hi)], hi)
+             for step, lo, hi in plan.spans]
+    runs = [raw[key] for key in raw_keys(plan)]
+    starts = (edges[(False, plan.start_step, plan.start)] if plan.start_step is not None
+              else None)
+    for sid in series_ids:
+        pieces = []
+        for firsts, lasts, hi in spans:
+            first, last = firsts.get(sid), lasts.get(sid)
+            if first is not None and last is not None and first.end_ts <= hi:
+                pieces.append((first.first_ts, row_span(first, last)))
+        bucket = starts.get(sid) if starts is not None else None
+        if bucket is not None and bucket.end_ts == plan.start and bucket.last_ts == plan.start:
+            pieces.append((plan.start, SeriesSummary.of([(plan.start, bucket.last_value)])))
+        points = [p for found in runs for p in found.get(sid, ())]
+        summary = combine(pieces, points)
+        if summary is not None:
+            out[sid] = summary
+    return out
+
+
+def row_span(first: BucketRow, last: BucketRow) -> SeriesSummary:
+    """:func:`span` of two bucket rows, without building :class:`Rollup` objects."""
+    return SeriesSummary(
+        count=last.cum_count - first.cum_count + first.sample_count,
+        total=last.cum_total - first.cum_total + first.total,
+        positive=last.cum_positive - first.cum_positive + first.positive,
+        increase=last.cum_increase - first.cum_increase + first.increase,
+        first_ts=first.first_ts, first_value=first.first_value,
+        last_ts=last.last_ts, last_value=last.last_value)

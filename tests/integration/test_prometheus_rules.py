@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -129,3 +130,32 @@ def test_golden_outputs_pass_promtool(case: str) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     test = _promtool("test", "rules", "out.test.yml", cwd=folder)
     assert test.returncode == 0, test.stdout + test.stderr
+
+
+def test_rules_generated_from_sloth_files_pass_promtool(tmp_path: Path) -> None:
+    """``rules generate`` on a Sloth file (28d period) gives files promtool accepts."""
+    import shutil as _shutil
+
+    from monitor.cli import main
+
+    promtool = _shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is missing; run tests/install-components.sh")
+        pytest.skip("promtool is missing; run tests/install-components.sh")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    _shutil.copy(Path(__file__).parents[1] / "golden" / "sloth_compat" / "base" / "in.yaml",
+                 rules / "payments.yaml")
+    out = tmp_path / "out"
+    assert main(["rules", "generate", "--rules", str(rules), "--out", str(out),
+                 "--sloth-default-period", "28d"]) == 0
+    files = sorted(out.glob("*.rules.yml"))
+    assert [f.name for f in files] == ["payments-api-authorisations-fast.rules.yml",
+                                       "payments-api-requests-ok.rules.yml"]
+    subprocess.run([promtool, "check", "rules", *map(str, files)], check=True,
+                   capture_output=True)
+    tests = sorted(out.glob("*.test.yml"))
+    done = subprocess.run([promtool, "test", "rules", *map(str, tests)], capture_output=True,
+                          text=True, check=False, cwd=out)
+    assert done.returncode == 0, done.stdout + done.stderr

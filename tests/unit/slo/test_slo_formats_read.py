@@ -135,17 +135,16 @@ def test_openslo_other_queries_stay_promql_with_window_placeholders(tmp_path: Pa
                                                "sum(requests_total) by (x)"))
     assert errors == []
     assert spec.source is SourceKind.PROMETHEUS
-    assert spec.sli == PromQLSLI(
-        error_query="(sum(increase((sum(requests_total) by (x))[{{.window}}:]))) - "
-                    "(sum(rate(ok_total[{{.window}}])) by (x))",
-        total_query="sum(increase((sum(requests_total) by (x))[{{.window}}:]))")
+    assert spec.sli == PromQLSLI(  # Sloth's shape for a good/total ratio: 1 - good/total
+        error_ratio_query="1 - ((sum(rate(ok_total[{{.window}}])) by (x))/"
+                          "(sum(increase((sum(requests_total) by (x))[{{.window}}:]))))")
 
 
 def test_openslo_objectives_each_make_a_spec(tmp_path: Path) -> None:
     objectives = "    - {displayName: Internal Goal, target: 0.999}\n    - {targetPercent: 99}\n"
     specs, errors = _read(tmp_path, _openslo("ok_total", "all_total", objectives))
     assert errors == []
-    assert [(s.name, s.objective) for s in specs] == [("shop-internal-goal", 99.9),
+    assert [(s.name, s.objective) for s in specs] == [("shop-0", 99.9),  # as Sloth names them
                                                       ("shop-1", 99.0)]
 
 

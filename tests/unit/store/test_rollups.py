@@ -260,3 +260,15 @@ def test_a_plan_covers_the_window_once() -> None:
     assert combine([], []) is None
     points = [(E0 + 1.0, 5.0), (E0 + 2.0, 1.0)]
     assert combine([], points) == SeriesSummary.of(points)
+
+
+@given(counter_points(), st.data())
+def test_combine_joins_pieces_and_raw_runs_in_time_order(points: list[tuple[float, float]],
+                                                         data: st.DataObject) -> None:
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(points)), max_size=6)) | {0, len(points)})
+    chunks = [points[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
+    rolled = data.draw(st.lists(st.booleans(), min_size=len(chunks), max_size=len(chunks)))
+    pieces = [(c[0][0], SeriesSummary.of(c)) for c, r in zip(chunks, rolled, strict=True) if r]
+    raw = [p for c, r in zip(chunks, rolled, strict=True) if not r for p in c]
+    # counters are whole numbers, so any grouping of the additions is exact
+    assert combine(list(reversed(pieces)), raw) == SeriesSummary.of(points)
