@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.demo.processes import free_port
+from tests.integration.daemon import stop, wait_ready
 
 __all__ = ["AlertmanagerServer", "alertmanager_server", "find_binary"]
 
@@ -103,28 +103,8 @@ def alertmanager_server(work: Path, config: str) -> Iterator[AlertmanagerServer]
         url = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(timeout=10.0) as client:
-                _wait_ready(client, url, process, log_path)
+                wait_ready(client, url, process, name="Alertmanager", log_path=log_path,
+                           timeout=30)
                 yield AlertmanagerServer(url=url, client=client, amtool_path=amtool)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(client: httpx.Client, url: str, process: subprocess.Popen[bytes],
-                log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = log_path.read_text(errors="replace")
-            pytest.fail(f"Alertmanager exited with {process.returncode}:\n{log[-3000:]}")
-        try:
-            if client.get(f"{url}/-/ready").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail("Alertmanager did not become ready within 30s")
+            stop(process)

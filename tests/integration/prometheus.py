@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.daemon import stop, wait_ready
+
 __all__ = ["PrometheusServer", "backfill", "openmetrics_lines", "prometheus_server", "require"]
 
 INSTALL = "tests/install-components.sh (apt-get install prometheus)"
@@ -121,29 +123,9 @@ def prometheus_server(work: Path, rule_files: Iterable[Path], *,
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(timeout=30.0) as client:
-            _wait_ready(client, url, process, work)
+            wait_ready(client, url, process, name="Prometheus",
+                       log_path=work / "prometheus.log", timeout=60)
             yield PrometheusServer(url=url, client=client)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
-
-
-def _wait_ready(client: httpx.Client, url: str, process: subprocess.Popen[bytes],
-                work: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = (work / "prometheus.log").read_text(errors="replace")
-            pytest.fail(f"Prometheus exited with {process.returncode}:\n{log[-3000:]}")
-        try:
-            if client.get(f"{url}/-/ready").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("Prometheus did not become ready within 60s")
