@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,10 +58,15 @@ class SampleStore:
         self._lock = threading.Lock()
 
     def write(self, samples: Iterable[Sample]) -> int:
-        """Store *samples*; a second sample for the same series and time is ignored."""
+        """Store *samples*; a second sample for the same series and time is ignored.
+
+        NaN samples are skipped (they carry no value, and SQLite cannot store NaN).
+        """
         rows: dict[tuple[int, float], float] = {}
         with self.db.session() as session:
             for sample in samples:
+                if math.isnan(sample.value):
+                    continue  # SQLite stores NaN as NULL; a NaN sample carries no value anyway
                 series_id = self._series_id(session, sample.metric, sample.labels)
                 rows[(series_id, to_epoch(sample.timestamp))] = sample.value
             if not rows:

@@ -61,3 +61,14 @@ def test_target_health_is_replaced_per_target(database: Database) -> None:
 @given(st.lists(st.floats(min_value=0, max_value=1e9), min_size=0, max_size=50))
 def test_counter_increase_is_never_negative(values: list[float]) -> None:
     assert counter_increase(values) >= 0
+
+
+def test_nan_samples_are_skipped_and_the_rest_stored(database: Database) -> None:
+    store = SampleStore(database)
+    written = store.write([
+        Sample(metric="g", labels=Labels(), value=float("nan"), timestamp=T0),
+        Sample(metric="g", labels=Labels(), value=2.0, timestamp=T0 + timedelta(seconds=10)),
+    ])
+    assert written == 1
+    (series,) = store.select(parse_selector("g"), T0, T0 + timedelta(minutes=1))
+    assert series.points == ((T0.timestamp() + 10, 2.0),)
