@@ -45,6 +45,7 @@ class Matcher:
     def __post_init__(self) -> None:
         if self.op in (MatchOp.RE, MatchOp.NRE):
             try:
+                re.compile(self.value)  # alone first, so the error's position is the user's
                 object.__setattr__(self, "_pattern", re.compile(f"(?:{self.value})\\Z"))
             except re.error as exc:
                 raise ValueError(f"label {self.name}: invalid regular expression "
