@@ -1,4 +1,4 @@
-"""Bad Sloth files and catalogues: each ``<case>.yaml`` reports exactly its ``<case>.err``.
+"""Bad Sloth and OpenSLO files: each ``<folder>/<case>.yaml`` reports exactly its ``.err``.
 
 Run with ``--update-golden`` to rewrite the ``.err`` files after a deliberate change.
 """
@@ -14,7 +14,8 @@ from monitor.config.errors import ConfigError, ConfigErrors
 from monitor.slo.formats import read_slos
 
 HERE = Path(__file__).parent
-CASES = sorted(HERE.glob("*.yaml"))
+FOLDERS = [HERE / "openslo", HERE / "sloth"]
+CASES = sorted(path for folder in FOLDERS for path in folder.glob("*.yaml"))
 
 
 def _report(path: Path) -> str:
@@ -24,12 +25,14 @@ def _report(path: Path) -> str:
     return str(ConfigErrors(errors)) + "\n"
 
 
-def test_every_case_has_its_expected_messages() -> None:
-    assert CASES, "no bad cases found"
-    assert sorted(p.stem for p in HERE.glob("*.err")) == [p.stem for p in CASES]
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_every_case_has_its_expected_messages(folder: Path) -> None:
+    cases = sorted(p.stem for p in folder.glob("*.yaml"))
+    assert cases, f"no bad cases found in {folder.name}"
+    assert sorted(p.stem for p in folder.glob("*.err")) == cases
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_bad_file_reports_exact_messages(path: Path, request: pytest.FixtureRequest) -> None:
     expected = path.with_suffix(".err")
     got = _report(path)
