@@ -73,7 +73,7 @@ class ModelServerProcess:
 
     def stop(self) -> None:
         """Stop the server."""
-        _terminate(self.proc)
+        stop_process(self.proc)
         self._log.close()
 
 
@@ -86,7 +86,8 @@ def start_traffic(url: str, *, rps: float, duration: float, cwd: Path,
              "--duration", str(duration)], cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _terminate(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Terminate a child process, killing it if it will not stop."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -94,11 +95,6 @@ def _terminate(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate a child process, killing it if it will not stop."""
-    _terminate(proc)
 
 
 def read_metrics(path: Path) -> dict[str, float]:

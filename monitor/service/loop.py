@@ -107,10 +107,10 @@ class Loop:
         stored alerts whose SLO or rule is gone from the rules folder, so they resolve.
         """
         rules = self.app.rules
-        current = {f"slo/{s.name}" for s in rules.slos} | {r.source for r in rules.alert_rules}
+        slo_sources = {f"slo/{s.name}" for s in rules.slos}
+        current = slo_sources | {r.source for r in rules.alert_rules}
         removed = {a.source for a in self.app.alerts.all([AlertState.FIRING, AlertState.PENDING])
                    if a.source.startswith(("slo/", "rule/")) and a.source not in current}
-        slo_sources = {f"slo/{s.name}" for s in rules.slos}
         return slo_sources | set(self.app.alert_rules.evaluated_sources) | removed
 
     def deliver(self) -> int:
