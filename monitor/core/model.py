@@ -157,7 +157,16 @@ class NotificationStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notification:
-    """One message about one alert for one receiver; ``dedup_key`` makes sending idempotent."""
+    """One message for one receiver; ``dedup_key`` makes sending idempotent.
+
+    Without grouping it is about one alert, described by the alert fields. A grouped
+    notification (from an ``AlertRouting`` route) carries its group's alerts in
+    ``alerts``, each a notification of its own status; the top-level fields then describe
+    the group: ``labels`` and ``annotations`` are those common to every alert,
+    ``alert_name`` the common ``alertname`` (or the first alert's), ``status`` firing while
+    any alert fires. ``thread_key`` names the outbox entry this one follows up (the
+    group's first message), whose receiver reference becomes ``previous_ref`` at delivery.
+    """
 
     dedup_key: str
     receiver: str
@@ -170,11 +179,24 @@ class Notification:
     starts_at: datetime
     ends_at: datetime | None = None
     previous_ref: str = ""
+    group_key: str = ""
+    group_labels: Labels = field(default_factory=lambda: Labels())
+    alerts: tuple[Notification, ...] = ()
+    thread_key: str = ""
 
     @property
     def severity(self) -> str:
         """Return the alert's ``severity`` label, or an empty string."""
         return self.labels.get("severity", "")
+
+    def members(self) -> tuple[Notification, ...]:
+        """Return the alerts this notification is about: its group's, or itself alone."""
+        return self.alerts or (self,)
+
+    def counts(self) -> tuple[int, int]:
+        """Return how many of :meth:`members` fire and how many are resolved."""
+        firing = sum(1 for m in self.members() if m.status is NotificationStatus.FIRING)
+        return firing, len(self.members()) - firing
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,8 +71,11 @@ def firing_counterpart(key: str) -> str:
 
 def notification_to_json(notification: Notification) -> str:
     """Encode *notification* as the outbox payload (times as ISO 8601, exact to the µs)."""
-    n = notification
-    return json.dumps({
+    return json.dumps(_to_dict(notification), sort_keys=True)
+
+
+def _to_dict(n: Notification) -> dict[str, object]:
+    out: dict[str, object] = {
         "v": _PAYLOAD_VERSION,
         "dedup_key": n.dedup_key,
         "receiver": n.receiver,
@@ -84,29 +88,41 @@ def notification_to_json(notification: Notification) -> str:
         "starts_at": n.starts_at.isoformat(),
         "ends_at": n.ends_at.isoformat() if n.ends_at is not None else None,
         "previous_ref": n.previous_ref,
-    }, sort_keys=True)
+    }
+    if n.group_key or n.alerts or n.thread_key:
+        out.update(group_key=n.group_key, group_labels=dict(n.group_labels),
+                   thread_key=n.thread_key, alerts=[_to_dict(m) for m in n.alerts])
+    return out
 
 
 def notification_from_json(text: str) -> Notification:
     """Decode an outbox payload written by :func:`notification_to_json`."""
     try:
-        data = json.loads(text)
-        ends_at = data.get("ends_at")
-        return Notification(
-            dedup_key=str(data["dedup_key"]),
-            receiver=str(data["receiver"]),
-            status=NotificationStatus(data["status"]),
-            alert_fingerprint=str(data["alert_fingerprint"]),
-            alert_name=str(data["alert_name"]),
-            labels=Labels({str(k): str(v) for k, v in data["labels"].items()}),
-            annotations={str(k): str(v) for k, v in data["annotations"].items()},
-            value=float(data["value"]),
-            starts_at=datetime.fromisoformat(data["starts_at"]),
-            ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
-            previous_ref=str(data.get("previous_ref", "")),
-        )
+        return _from_dict(json.loads(text))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"outbox payload is not a notification ({exc}): {text[:200]!r}") from exc
+
+
+def _from_dict(data: dict[str, Any]) -> Notification:
+    ends_at = data.get("ends_at")
+    return Notification(
+        dedup_key=str(data["dedup_key"]),
+        receiver=str(data["receiver"]),
+        status=NotificationStatus(data["status"]),
+        alert_fingerprint=str(data["alert_fingerprint"]),
+        alert_name=str(data["alert_name"]),
+        labels=Labels({str(k): str(v) for k, v in data["labels"].items()}),
+        annotations={str(k): str(v) for k, v in data["annotations"].items()},
+        value=float(data["value"]),
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
+        previous_ref=str(data.get("previous_ref", "")),
+        group_key=str(data.get("group_key", "")),
+        group_labels=Labels({str(k): str(v)
+                             for k, v in data.get("group_labels", {}).items()}),
+        thread_key=str(data.get("thread_key", "")),
+        alerts=tuple(_from_dict(m) for m in data.get("alerts", ())),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
