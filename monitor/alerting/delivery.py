@@ -72,6 +72,20 @@ class ReceiverHealth:
     fallback_open: bool = False
 
 
+def _earlier_in_thread(notification: Notification) -> list[str]:
+    """Return the keys a grouped follow-up must wait for: its thread's first and previous.
+
+    Group flush keys end in ``/<flush number>`` (see
+    :func:`monitor.alerting.grouping.group_dedup_key`); flushes go out in order, so a
+    receiver never shows an older state of the group after a newer one.
+    """
+    head, _, number = notification.dedup_key.rpartition("/")
+    keys = [notification.thread_key]
+    if number.isdigit() and int(number) > 2:
+        keys.append(f"{head}/{int(number) - 1}")
+    return keys
+
+
 def _safe_error(error: str) -> str:
     """Return *error* clipped, without URL credentials or query strings (tokens live there)."""
     text = _QUERY.sub(r"\1?…", _USERINFO.sub(r"\1", error))
@@ -184,7 +198,15 @@ class DeliveryWorker:
             return self._fail(entry, f"no notifier for receiver {entry.receiver!r}; "
                               f"configured receivers: {known}")
         notification = entry.notification
-        if notification.status is NotificationStatus.RESOLVED and not notification.previous_ref:
+        if notification.thread_key and not notification.previous_ref:
+            for key in _earlier_in_thread(notification):
+                earlier = self.outbox.get(key)
+                if earlier is not None and earlier.status is OutboxStatus.PENDING:
+                    return self._defer(entry, earlier)
+            root = self.outbox.get(notification.thread_key)
+            if root is not None and root.status is OutboxStatus.SENT and root.external_ref:
+                notification = dataclasses.replace(notification, previous_ref=root.external_ref)
+        elif notification.status is NotificationStatus.RESOLVED and not notification.previous_ref:
             firing = self._firing_of(entry)
             if firing is not None and firing.status is OutboxStatus.PENDING:
                 return self._defer(entry, firing)

@@ -12,7 +12,10 @@ from typing import Any
 
 from monitor.alerting import AlertStateMachine, Route, Router
 from monitor.alerting.delivery import DeliveryWorker
+from monitor.alerting.grouping import Dispatcher
 from monitor.alerting.notifiers.base import Notifier, notifiers
+from monitor.alerting.route_tree import Routing
+from monitor.alerting.route_tree import from_document as routing_from_document
 from monitor.alerting.rules import AlertRuleEvaluator, AlertRuleGroup, AlertRuleSpec
 from monitor.alerting.rules import from_document as alert_rule_from_document
 from monitor.alerting.silences import Silencer
@@ -40,6 +43,7 @@ from monitor.slo.sloth import SLOTH_DEFAULT_WINDOW
 from monitor.slo.sources import sli_sources
 from monitor.store import Database, SampleStore, TargetStore
 from monitor.store.alerts import AlertStore
+from monitor.store.groups import GroupStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.registry import ModelRegistry
 from monitor.store.rollups import RollupStore
@@ -54,6 +58,7 @@ Parser = Callable[[Document, list[ConfigError]], Any]
 #: each other.
 KINDS: dict[str, Parser] = {
     "AlertRule": alert_rule_from_document,
+    "AlertRouting": routing_from_document,
     "RemediationPolicy": policy_from_document,
 }
 
@@ -65,6 +70,7 @@ class Rules:
     slos: tuple[SLOSpec, ...] = ()
     alert_rules: tuple[AlertRuleSpec, ...] = ()
     policies: tuple[RemediationPolicy, ...] = ()
+    routing: Routing | None = None
 
 
 def load_rules(config: ServiceConfig, *, base: Path | None = None,
@@ -89,6 +95,7 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None,
                 f'SLO "{spec.name}"'))
     policies: list[RemediationPolicy] = []
     alert_rules: list[AlertRuleSpec] = []
+    routing: Routing | None = None
     for doc in docs:
         if is_slo_document(doc):
             continue
@@ -105,8 +112,30 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None,
             policies.append(spec)
         elif isinstance(spec, AlertRuleGroup):
             alert_rules.extend(spec.rules)
+        elif isinstance(spec, Routing):
+            if routing is not None:
+                errors.append(ConfigError(doc.where, "kind", "a second AlertRouting document",
+                                          f'merge it into AlertRouting "{routing.name}": one '
+                                          "route tree routes every alert", doc.context))
+                continue
+            routing = spec
+            _check_receivers(spec, config, doc, errors)
     ConfigErrors.raise_if_any(errors)
-    return Rules(slos=tuple(slos), alert_rules=tuple(alert_rules), policies=tuple(policies))
+    return Rules(slos=tuple(slos), alert_rules=tuple(alert_rules), policies=tuple(policies),
+                 routing=routing)
+
+
+def _check_receivers(routing: Routing, config: ServiceConfig, doc: Document,
+                     errors: list[ConfigError]) -> None:
+    """Report each receiver the route tree names that watchkeeper.yaml does not define."""
+    known = [r.name for r in config.receivers]
+    for name, where in routing.receivers():
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = (f'did you mean "{close[0]}"?' if close else
+                    "receivers in watchkeeper.yaml: " + (", ".join(known) or "none"))
+            errors.append(ConfigError(where, "receiver", f"unknown receiver {name!r}", hint,
+                                      doc.context))
 
 
 def load(config_path: Path) -> tuple[ServiceConfig, Rules]:
@@ -179,6 +208,13 @@ class Watchkeeper:
                                      for r in config.receivers],
                              outbox=self.outbox, base_url=self.base_url,
                              silencer=Silencer(self.silences, self.clock))
+        self.groups = GroupStore(self.db)
+        self.dispatcher: Dispatcher | None = None
+        if rules.routing is not None:
+            self.dispatcher = Dispatcher(routing=rules.routing, alerts=self.alerts,
+                                         groups=self.groups, outbox=self.outbox,
+                                         clock=self.clock, base_url=self.base_url,
+                                         silences=self.silences)
         built = {r.name: _build_notifier(r, self.base_url) for r in config.receivers}
         built.update(extra_notifiers or {})
         self.notifiers = built

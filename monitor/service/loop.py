@@ -94,8 +94,11 @@ class Loop:
         for t in transitions:
             log.info("alert %s %s: %s -> %s", t.alert.name, dict(t.alert.labels),
                      t.from_state, t.to_state)
-        self.app.router.enqueue(transitions)
-        self.app.router.unsuppressed(self.app.alerts.all([AlertState.FIRING]), now)
+        if self.app.dispatcher is not None:
+            self.app.dispatcher.tick(now)
+        else:
+            self.app.router.enqueue(transitions)
+            self.app.router.unsuppressed(self.app.alerts.all([AlertState.FIRING]), now)
         for t in transitions:
             if t.to_state is AlertState.FIRING:
                 self.app.remediation.on_alert(t.alert)
@@ -117,6 +120,9 @@ class Loop:
         """Send due notifications from the outbox; return how many were sent."""
         with self._locks["deliver"]:
             try:
+                if self.app.dispatcher is not None:  # groups come due between evaluations
+                    with self._locks["evaluate"]:
+                        self.app.dispatcher.tick()
                 return self.app.delivery.deliver_due().sent
             except Exception:
                 self._failed("deliver")

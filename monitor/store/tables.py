@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ActionRunRow",
+    "AlertGroupRow",
     "AlertRow",
     "AlertTransitionRow",
     "AuditEventRow",
@@ -242,6 +243,29 @@ class SilenceRow(Base):
     created_by: Mapped[str] = mapped_column(Text)
     comment: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class AlertGroupRow(Base):
+    """One aggregation group of an ``AlertRouting`` route: what its receiver was last told.
+
+    ``key`` is a hash of the route and the group's label values; ``notified`` the
+    fingerprints of the alerts the last notification reported as firing (JSON list).
+    An episode starts when the group gets its first alert and ends when every alert
+    it reported has been reported resolved; then the row is deleted.
+    """
+
+    __tablename__ = "alert_groups"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receiver: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(Text)
+    group_key: Mapped[str] = mapped_column(Text)
+    group_labels: Mapped[str] = mapped_column(Text)  # JSON object
+    episode_started_at: Mapped[float] = mapped_column(Float)
+    next_flush_at: Mapped[float] = mapped_column(Float, index=True)
+    last_notified_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    flushes: Mapped[int] = mapped_column(Integer, default=0)
+    notified: Mapped[str] = mapped_column(Text, default="[]")
+    first_key: Mapped[str] = mapped_column(String(200), default="")
 
 
 Index("ix_samples_ts", SampleRow.ts)
