@@ -93,6 +93,7 @@ class Dispatcher:
         """Group the firing alerts, then notify every group that is due; return counts."""
         moment = now or self.clock.now()
         firing = self.alerts.all([AlertState.FIRING])
+        firing_now = {a.fingerprint for a in firing}
         pending = self._route(firing, moment)
         stored = {g.key: g for g in self.groups.all()}
         notified = ended = 0
@@ -105,7 +106,7 @@ class Dispatcher:
                 self.groups.save([group])
             if moment < group.next_flush_at:
                 continue
-            outcome = self._flush(group, due, moment)
+            outcome = self._flush(group, due, moment, firing_now)
             notified += outcome == "notified"
             ended += outcome == "ended"
         muted = sum(len(p.muted) for p in pending.values())
@@ -134,17 +135,26 @@ class Dispatcher:
                           group_key=group_key, group_labels=due.group_labels,
                           episode_started_at=now, next_flush_at=now + due.route.group_wait)
 
-    def _flush(self, group: AlertGroup, due: _Pending | None, now: datetime) -> str:
+    def _flush(self, group: AlertGroup, due: _Pending | None, now: datetime,
+               firing_now: set[str]) -> str:
+        """Notify *group* if Alertmanager would (its ``DedupStage``), then move it on.
+
+        Alerts it reported that stopped firing are reported resolved; alerts it reported
+        that fire but no longer belong to it (the tree changed) are forgotten quietly,
+        as they now belong to another group.
+        """
         route = self._routes.get(group.route)
         shown = due.shown if due is not None else []
         firing_fps = {a.fingerprint for a in shown}
         muted = due.muted if due is not None else set()
-        resolved_fps = sorted(group.notified - firing_fps - muted)
-        if route is None:  # the route left the tree: report what it told as resolved, end
-            if resolved_fps or group.notified:
-                self._notify(group, [], sorted(group.notified), now)
+        resolved_fps = sorted(group.notified - firing_now)
+        if route is None:  # the route left the tree: report what resolved, and end
+            if resolved_fps:
+                self._notify(group, [], resolved_fps, now)
             self.groups.delete([group.key])
             return "ended"
+        group = replace(group, notified=group.notified & (firing_fps | muted | set(
+            resolved_fps)))
         if group.flushes == 0:
             send = bool(firing_fps)
         elif not firing_fps <= group.notified or resolved_fps:
