@@ -141,7 +141,11 @@ def from_document(doc: Document, errors: list[ConfigError]) -> Routing | None:
                                   f"unsupported apiVersion {doc.api_version!r} for {KIND}",
                                   f"use apiVersion: {API_VERSION}", doc.context))
     f = doc.fields(errors, {"route", "inhibit_rules"})
-    root_fields = f.sub("route", _ROUTE, required=True)
+    if not f.has("route"):
+        f.error(f.where, "spec.route", "required key is missing",
+                "add route: {receiver: NAME} with a receiver from watchkeeper.yaml")
+        return None
+    root_fields = f.sub("route", _ROUTE)
     if root_fields.has("matchers") or root_fields.has("match") or root_fields.has("match_re"):
         root_fields.error(root_fields.where, "spec.route", "the root route must not have "
                           "matchers", "it takes every alert; put matchers on child routes")
@@ -231,9 +235,10 @@ def _inhibit(f: Fields) -> InhibitRule | None:
             f.error(where, f"{f.path}.equal", f"expected a label name, got {item!r}")
         else:
             equal.append(item)
-    if not source or not target:
-        f.error(f.where, f.path, "an inhibit rule needs source and target matchers",
-                "add source_matchers: [...] and target_matchers: [...]")
+    for side in ("source", "target"):
+        if not any(f.has(f"{side}_{k}") for k in ("matchers", "match", "match_re")):
+            f.error(f.where, f.path, f"an inhibit rule needs {side} matchers",
+                    f"add {side}_matchers: [...]")
     if len(f.errors) > before:
         return None
     return InhibitRule(source=source, target=target, equal=tuple(equal))
