@@ -18,7 +18,7 @@ import yaml
 
 from monitor.alerting.delivery import NOTIFIER_FAILING, DeliveryWorker
 from monitor.alerting.notifiers.recording import RecordingNotifier
-from monitor.config import ServiceConfig
+from monitor.config import ReceiverConfig, ServiceConfig
 from monitor.core.model import Labels, Notification, NotificationStatus, Signal
 from monitor.core.time import FakeClock
 from monitor.service.api import RUNBOOKS as SERVED_RUNBOOKS
@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNBOOKS = ROOT / "runbooks"
 SECTIONS = ("What it means", "How to confirm", "How to mitigate", "How to roll back",
             "Escalation")
+# the receivers the shipped service files define, as the shipped AlertRouting names them
+RECEIVERS = tuple(ReceiverConfig(name=name, type="console") for name in ("console", "oncall-slack"))
 SHIPPED_YAML = (ROOT / "rules", ROOT / "monitor" / "demo" / "files")
 RULE_FOLDERS = (ROOT / "rules" / "examples", ROOT / "monitor" / "demo" / "files" / "rules")
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
@@ -98,7 +100,8 @@ def _signals(rules_dir: Path, tmp_path: Path) -> list[Signal]:
     """Evaluate the SLOs of *rules_dir* over an empty store, as the service would."""
     db = Database(f"sqlite:///{tmp_path / 'runbooks.db'}")
     db.upgrade()
-    config = ServiceConfig(source="test", rules_dir=rules_dir, database_url=db.url)
+    config = ServiceConfig(source="test", rules_dir=rules_dir, database_url=db.url,
+                           receivers=RECEIVERS)
     try:
         app = Watchkeeper(config, load_rules(config), clock=FakeClock(T0), database=db)
         return list(app.slo.evaluate(T0).signals)
@@ -171,7 +174,7 @@ def test_every_runbook_url_in_shipped_files_names_a_page() -> None:
 def test_every_alert_of_the_shipped_rules_links_an_existing_page(folder: Path,
                                                                  tmp_path: Path) -> None:
     signals = _signals(folder, tmp_path)
-    config = ServiceConfig(source="test", rules_dir=folder)
+    config = ServiceConfig(source="test", rules_dir=folder, receivers=RECEIVERS)
     rules = load_rules(config).alert_rules
     assert signals or rules, f"{folder}: no alert found"
     links = [(s.name, s.annotations.get("runbook_url", "")) for s in signals]
