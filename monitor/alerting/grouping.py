@@ -81,7 +81,8 @@ class Dispatcher:
         self.outbox, self.clock, self.base_url = outbox, clock, base_url
         self.silences = silences
         self._routes = {r.key: r for r in routing.route.walk()}
-        self.muted_total = 0
+        self._save: list[AlertGroup] = []
+        self._end: list[str] = []
 
     @staticmethod
     def group_id(route: RouteNode, group_labels: Labels) -> tuple[str, str]:
@@ -97,18 +98,22 @@ class Dispatcher:
         pending = self._route(firing, moment)
         stored = {g.key: g for g in self.groups.all()}
         notified = ended = 0
+        self._save, self._end = [], []
         for key in sorted(set(pending) | set(stored)):
             group, due = stored.get(key), pending.get(key)
             if group is None:
                 if due is None or not due.shown:
                     continue
                 group = self._open(key, due, moment)
-                self.groups.save([group])
+                self._save.append(group)
             if moment < group.next_flush_at:
                 continue
             outcome = self._flush(group, due, moment, firing_now)
             notified += outcome == "notified"
             ended += outcome == "ended"
+        # the group state moves on only after its notifications are in the outbox
+        self.groups.save({g.key: g for g in self._save if g.key not in self._end}.values())
+        self.groups.delete(self._end)
         muted = sum(len(p.muted) for p in pending.values())
         return FlushReport(groups=len(pending), notified=notified, ended=ended, muted=muted)
 
@@ -151,7 +156,7 @@ class Dispatcher:
         if route is None:  # the route left the tree: report what resolved, and end
             if resolved_fps:
                 self._notify(group, [], resolved_fps, now)
-            self.groups.delete([group.key])
+            self._end.append(group.key)
             return "ended"
         group = replace(group, notified=group.notified & (firing_fps | muted | set(
             resolved_fps)))
@@ -168,9 +173,9 @@ class Dispatcher:
                             notified=frozenset(firing_fps | (group.notified & muted)),
                             first_key=group.first_key or self._key(group, 1))
         if not firing_fps and not group.notified:  # nothing shown, nothing left to resolve
-            self.groups.delete([group.key])
+            self._end.append(group.key)
             return "ended"
-        self.groups.save([replace(group, next_flush_at=now + route.group_interval)])
+        self._save.append(replace(group, next_flush_at=now + route.group_interval))
         return "notified" if send else "waited"
 
     def _key(self, group: AlertGroup, flush: int) -> str:
