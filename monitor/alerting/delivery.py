@@ -214,6 +214,9 @@ class DeliveryWorker:
                 ref = self.outbox.firing_ref(entry.alert_fingerprint, entry.receiver,
                                              firing.dedup_key)
                 notification = dataclasses.replace(notification, previous_ref=ref)
+        if entry.attempts > 0 or entry.created_at <= self.clock.now() - self.lease:
+            # tried before, or older than a lease: a dead worker may have sent it
+            notification = dataclasses.replace(notification, may_have_been_sent=True)
         attempt = entry.attempts + 1
         try:
             delivery = notifier.send(notification)

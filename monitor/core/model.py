@@ -166,6 +166,9 @@ class Notification:
     ``alert_name`` the common ``alertname`` (or the first alert's), ``status`` firing while
     any alert fires. ``thread_key`` names the outbox entry this one follows up (the
     group's first message), whose receiver reference becomes ``previous_ref`` at delivery.
+    ``may_have_been_sent`` is set by the delivery worker when an earlier try may have
+    reached the receiver (it timed out, or its worker died before recording the outcome),
+    so a notifier whose receiver cannot deduplicate looks before it sends again.
     """
 
     dedup_key: str
@@ -183,6 +186,7 @@ class Notification:
     group_labels: Labels = field(default_factory=lambda: Labels())
     alerts: tuple[Notification, ...] = ()
     thread_key: str = ""
+    may_have_been_sent: bool = False
 
     @property
     def severity(self) -> str:
