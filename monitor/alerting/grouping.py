@@ -68,7 +68,8 @@ class FlushReport:
     groups: int = 0
     notified: int = 0
     ended: int = 0
-    muted: int = 0
+    silenced: int = 0
+    inhibited: int = 0
 
 
 class Dispatcher:
@@ -83,6 +84,9 @@ class Dispatcher:
         self._routes = {r.key: r for r in routing.route.walk()}
         self._save: list[AlertGroup] = []
         self._end: list[str] = []
+        self._silenced: set[str] = set()
+        self._inhibited: set[str] = set()
+        self.last = FlushReport()
 
     @staticmethod
     def group_id(route: RouteNode, group_labels: Labels) -> tuple[str, str]:
@@ -114,16 +118,21 @@ class Dispatcher:
         # the group state moves on only after its notifications are in the outbox
         self.groups.save({g.key: g for g in self._save if g.key not in self._end}.values())
         self.groups.delete(self._end)
-        muted = sum(len(p.muted) for p in pending.values())
-        return FlushReport(groups=len(pending), notified=notified, ended=ended, muted=muted)
+        self.last = FlushReport(groups=len(pending), notified=notified, ended=ended,
+                                silenced=len(self._silenced), inhibited=len(self._inhibited))
+        return self.last
 
     def _route(self, firing: Sequence[Alert], now: datetime) -> dict[str, _Pending]:
         silences = self.silences.active(now) if self.silences is not None else []
         inhibitor = Inhibitor(self.routing.inhibit_rules, firing)
         out: dict[str, _Pending] = {}
+        self._silenced, self._inhibited = set(), set()
         for alert in firing:
-            muted = bool(silences) and first_silence(silences, alert.labels, now) is not None
-            muted = muted or bool(inhibitor.inhibited_by(alert))
+            if silences and first_silence(silences, alert.labels, now) is not None:
+                self._silenced.add(alert.fingerprint)
+            elif inhibitor.inhibited_by(alert):
+                self._inhibited.add(alert.fingerprint)
+            muted = alert.fingerprint in self._silenced or alert.fingerprint in self._inhibited
             for route in self.routing.route.match(alert.labels):
                 labels = route.group_labels(alert.labels)
                 key, _ = self.group_id(route, labels)

@@ -141,6 +141,19 @@ class LoopCollector(Collector):
                                        "Notifications held back by a silence since start")
         silenced.add_metric([], self.loop.app.router.suppressed_total)
         yield silenced
+        dispatcher = self.loop.app.dispatcher
+        if dispatcher is not None:
+            last = dispatcher.last
+            groups = GaugeMetricFamily("watchkeeper_alert_groups",
+                                       "Aggregation groups holding firing alerts (AlertRouting)")
+            groups.add_metric([], last.groups)
+            yield groups
+            muted = GaugeMetricFamily("watchkeeper_alerts_muted",
+                                      "Firing alerts left out of notifications, by reason",
+                                      labels=["reason"])
+            muted.add_metric(["silenced"], last.silenced)
+            muted.add_metric(["inhibited"], last.inhibited)
+            yield muted
 
 
 def build_registry(loop: Loop) -> CollectorRegistry:

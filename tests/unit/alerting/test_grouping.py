@@ -277,6 +277,7 @@ def test_inhibition_mutes_targets_with_equal_labels_only(database: Database,
     h.at(0)
     sent = h.at(1)
     assert sorted(firing(n)[0] for n in sent) == ["shown", "src"]
+    assert (h.dispatcher.last.inhibited, h.dispatcher.last.silenced) == (1, 0)
     h.clear("Down", severity="page", model="churn", instance="src")  # source gone
     sent = h.at(2)
     assert sent == []  # the source's group reports its resolution at group_interval
@@ -309,6 +310,7 @@ def test_silenced_alert_is_left_out_and_told_once_the_silence_ends(database: Dat
     h.at(0)
     (first,) = h.at(30)
     assert firing(first) == ["a"]
+    assert (h.dispatcher.last.inhibited, h.dispatcher.last.silenced) == (0, 1)
     assert h.at(330) == []  # still silenced, nothing changed
     (after,) = h.at(630)    # silence ended at 600 s
     assert firing(after) == ["a", "b"]
