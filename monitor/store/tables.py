@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -21,6 +22,8 @@ __all__ = [
     "AlertRow",
     "AlertTransitionRow",
     "AuditEventRow",
+    "BaselineRow",
+    "DriftRunRow",
     "Base",
     "ModelAliasRow",
     "ModelVersionRow",
@@ -266,6 +269,38 @@ class AlertGroupRow(Base):
     flushes: Mapped[int] = mapped_column(Integer, default=0)
     notified: Mapped[str] = mapped_column(Text, default="[]")
     first_key: Mapped[str] = mapped_column(String(200), default="")
+
+
+class BaselineRow(Base):
+    """One version of a drift monitor's baseline profile (the profile's own bytes)."""
+
+    __tablename__ = "drift_baselines"
+    __table_args__ = (UniqueConstraint("monitor", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    monitor: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DriftRunRow(Base):
+    """One drift check of a monitor over one capture window, with its report (JSON)."""
+
+    __tablename__ = "drift_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    monitor: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    baseline_version: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[float] = mapped_column(Float)
+    window_end: Mapped[float] = mapped_column(Float)
+    rows: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    drifted: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    report: Mapped[str] = mapped_column(Text)
 
 
 Index("ix_samples_ts", SampleRow.ts)
