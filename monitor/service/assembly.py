@@ -31,6 +31,8 @@ from monitor.config import (
     read_service_config,
 )
 from monitor.core.time import Clock, SystemClock
+from monitor.drift.spec import DriftMonitorSpec
+from monitor.drift.spec import from_document as drift_monitor_from_document
 from monitor.remediation.backends.base import RemediationBackend, backends
 from monitor.remediation.engine import RemediationEngine
 from monitor.remediation.spec import RemediationPolicy
@@ -59,6 +61,7 @@ Parser = Callable[[Document, list[ConfigError]], Any]
 KINDS: dict[str, Parser] = {
     "AlertRule": alert_rule_from_document,
     "AlertRouting": routing_from_document,
+    "DriftMonitor": drift_monitor_from_document,
     "RemediationPolicy": policy_from_document,
 }
 
@@ -71,6 +74,7 @@ class Rules:
     alert_rules: tuple[AlertRuleSpec, ...] = ()
     policies: tuple[RemediationPolicy, ...] = ()
     routing: Routing | None = None
+    drift_monitors: tuple[DriftMonitorSpec, ...] = ()
 
 
 def load_rules(config: ServiceConfig, *, base: Path | None = None,
@@ -96,6 +100,7 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None,
     policies: list[RemediationPolicy] = []
     alert_rules: list[AlertRuleSpec] = []
     routing: Routing | None = None
+    drift_monitors: list[DriftMonitorSpec] = []
     for doc in docs:
         if is_slo_document(doc):
             continue
@@ -112,6 +117,8 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None,
             policies.append(spec)
         elif isinstance(spec, AlertRuleGroup):
             alert_rules.extend(spec.rules)
+        elif isinstance(spec, DriftMonitorSpec):
+            drift_monitors.append(spec)
         elif isinstance(spec, Routing):
             if routing is not None:
                 errors.append(ConfigError(doc.where, "kind", "a second AlertRouting document",
@@ -122,7 +129,7 @@ def load_rules(config: ServiceConfig, *, base: Path | None = None,
             _check_receivers(spec, config, doc, errors)
     ConfigErrors.raise_if_any(errors)
     return Rules(slos=tuple(slos), alert_rules=tuple(alert_rules), policies=tuple(policies),
-                 routing=routing)
+                 routing=routing, drift_monitors=tuple(drift_monitors))
 
 
 def _check_receivers(routing: Routing, config: ServiceConfig, doc: Document,
