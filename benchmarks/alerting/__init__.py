@@ -1,0 +1,1 @@
+"""Alerting benchmarks: breach-to-receiver latency and routing throughput against Alertmanager."""
