@@ -67,6 +67,9 @@ def _alertmanager_reason(response: httpx.Response) -> str:
 class AlertmanagerNotifier:
     """Push each notification's alert to an Alertmanager, for teams whose routing lives there.
 
+    A grouped notification pushes one postable alert per alert of its group, resolved
+    ones with their ``endsAt``, so the Alertmanager sees each alert, not the group.
+
     *url* is the Alertmanager's base address (``http://alertmanager:9093``, a path prefix
     from ``--web.route-prefix`` included); ``/api/v2/alerts`` is added unless present.
     Alertmanager deduplicates alerts by their labels, so a retried push changes nothing.
@@ -94,14 +97,22 @@ class AlertmanagerNotifier:
         return f"AlertmanagerNotifier(name={self.name!r}, url={safe_url(self.url)!r})"
 
     def send(self, notification: Notification) -> Delivery:
-        """Push *notification*'s alert (firing, or resolved with ``endsAt``)."""
+        """Push *notification*'s alerts (firing, or resolved with ``endsAt``) in one request."""
         done = self._recent.get(notification.dedup_key)
         if done is not None:
             return done
-        response = self._http.post([postable_alert(notification)],
-                                   reason=_alertmanager_reason)
-        delivery = Delivery(accepted=True,
-                            detail=f"HTTP {response.status_code} from {safe_url(self.url)}")
+        alerts = [postable_alert(m) for m in notification.members()]
+        kept = [a for a in alerts if a["labels"]]
+        if len(kept) < len(alerts):  # a group's alert gone from the store: no labels left
+            log.warning("alertmanager %s: left %d alert(s) without labels out of %s; "
+                        "Alertmanager refuses them", self.name, len(alerts) - len(kept),
+                        notification.dedup_key)
+        if not kept:
+            delivery = Delivery(accepted=True, detail="no alert with labels to push")
+        else:
+            response = self._http.post(kept, reason=_alertmanager_reason)
+            delivery = Delivery(accepted=True, detail=f"HTTP {response.status_code} from "
+                                                      f"{safe_url(self.url)}")
         self._recent.put(notification.dedup_key, delivery)
         log.debug("alertmanager %s: pushed %s", self.name, notification.dedup_key)
         return delivery

@@ -17,6 +17,13 @@ from pagerduty.errors import ServerHttpError
 
 from monitor.alerting.notifiers.base import RecentDeliveries
 from monitor.alerting.notifiers.blocks import LINK_ANNOTATIONS
+from monitor.alerting.notifiers.grouped import (
+    distinct_labels,
+    group_severity,
+    group_subject,
+    is_grouped,
+    ordered_members,
+)
 from monitor.alerting.notifiers.webhook import (
     HttpDeliveryError,
     alert_labels,
@@ -37,6 +44,7 @@ DEFAULT_URL = "https://events.pagerduty.com"
 _ENQUEUE = "/v2/enqueue"
 # Events API v2 limits: https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
 _SUMMARY_MAX, _DEDUP_KEY_MAX = 1024, 255
+_MEMBERS_MAX, _LINKS_MAX = 100, 20  # keep a group's event well under PagerDuty's 512 KB
 _SEVERITY = {"page": "critical", "ticket": "warning", "warning": "warning", "info": "info"}
 
 
@@ -56,6 +64,10 @@ def event_dedup_key(notification: Notification) -> str:
 
     Built from the alert's fingerprint and the time it fired, so the trigger and the
     resolve of one episode share it, and a retried trigger lands on the same incident.
+    A grouped notification's key is its group episode's: the key of the episode's first
+    message (``thread_key``, or its own ``dedup_key`` when it is that first message), so
+    every message of the episode, trigger, re-trigger and resolve, lands on one incident,
+    as Alertmanager's PagerDuty integration keys incidents by group.
 
     Examples
     --------
@@ -67,7 +79,11 @@ def event_dedup_key(notification: Notification) -> str:
     >>> event_dedup_key(n)
     'watchkeeper/ab12/1767225600'
     """
-    key = f"watchkeeper/{notification.alert_fingerprint}/{int(to_epoch(notification.starts_at))}"
+    if is_grouped(notification):
+        key = f"watchkeeper/{notification.thread_key or notification.dedup_key}"
+    else:
+        key = (f"watchkeeper/{notification.alert_fingerprint}/"
+               f"{int(to_epoch(notification.starts_at))}")
     if len(key) > _DEDUP_KEY_MAX:  # a foreign fingerprint of unusual length
         key = "watchkeeper/" + hashlib.sha256(key.encode()).hexdigest()
     return key
@@ -82,14 +98,95 @@ def _links(annotations: Mapping[str, str]) -> list[dict[str, str]]:
             if urlsplit(annotations.get(key, "")).scheme in {"http", "https"}]
 
 
+def _value(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+def _member_details(member: Notification) -> dict[str, object]:
+    details: dict[str, object] = {
+        "labels": dict(alert_labels(member)),
+        "annotations": dict(sorted(member.annotations.items())),
+        "value": _value(member.value), "fingerprint": member.alert_fingerprint,
+        "starts_at": rfc3339(member.starts_at)}
+    if member.status is NotificationStatus.RESOLVED:
+        details["ends_at"] = rfc3339(member.ends_at)
+    return details
+
+
+def _group_links(notification: Notification) -> list[dict[str, str]]:
+    """Return the group's common links, then each alert's own, once each, at most _LINKS_MAX."""
+    links = _links(notification.annotations)
+    seen = {link["href"] for link in links}
+    for member in ordered_members(notification):
+        tag = " ".join(f"{k}={v}" for k, v in distinct_labels(member, notification).items())
+        for link in _links(member.annotations):
+            if link["href"] not in seen:
+                seen.add(link["href"])
+                links.append({**link, "text": f"{link['text']} ({tag})" if tag else link["text"]})
+    return links[:_LINKS_MAX]
+
+
+def _group_trigger_event(notification: Notification, *, source: str,
+                         client_name: str) -> dict[str, object]:
+    """Return a grouped notification's ``trigger``: one incident for the whole group.
+
+    ``custom_details`` lists the firing and the resolved alerts (labels, value,
+    annotations), at most ``_MEMBERS_MAX`` in all, and counts the rest.
+    """
+    n = notification
+    members = ordered_members(n)
+    listed = members[:_MEMBERS_MAX]
+    summary = n.annotations.get("summary", "")
+    subject = group_subject(n)
+    firing, resolved = n.counts()
+    details: dict[str, object] = {
+        "group_key": n.group_key, "group_labels": dict(n.group_labels),
+        "common_labels": dict(n.labels),
+        "firing_count": firing, "resolved_count": resolved,
+        "firing": [_member_details(m) for m in listed
+                   if m.status is NotificationStatus.FIRING],
+        "resolved": [_member_details(m) for m in listed
+                     if m.status is NotificationStatus.RESOLVED],
+    }
+    if len(members) > len(listed):
+        details["alerts_not_listed"] = len(members) - len(listed)
+    payload: dict[str, object] = {
+        "summary": _clip(f"{subject}: {summary}" if summary else subject, _SUMMARY_MAX),
+        "source": source,
+        "severity": pagerduty_severity(group_severity(n)),
+        "timestamp": rfc3339(n.starts_at),
+        "class": n.alert_name,
+        "custom_details": details,
+    }
+    _add_component(payload, n.labels)
+    event: dict[str, object] = {"payload": payload, "client": client_name}
+    links = _group_links(n)
+    if links:
+        event["links"] = links
+    return event
+
+
+def _add_component(payload: dict[str, object], labels: Mapping[str, str]) -> None:
+    component = labels.get("model", "") or labels.get("service", "")
+    if component:
+        payload["component"] = component
+    if labels.get("service"):
+        payload["group"] = labels["service"]
+
+
 def trigger_event(notification: Notification, *, source: str,
                   client_name: str) -> dict[str, object]:
     """Return the Events API v2 fields of a ``trigger`` for *notification* (less the key).
+
+    A grouped notification triggers for its group: the summary is Alertmanager's
+    subject (``[FIRING:2] …``) and ``custom_details`` lists the group's alerts.
 
     References
     ----------
     https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
     """
+    if is_grouped(notification):
+        return _group_trigger_event(notification, source=source, client_name=client_name)
     n = notification
     labels = alert_labels(n)
     payload: dict[str, object] = {
@@ -101,15 +198,11 @@ def trigger_event(notification: Notification, *, source: str,
         "custom_details": {
             "labels": dict(labels),
             "annotations": dict(sorted(n.annotations.items())),
-            "value": n.value if math.isfinite(n.value) else str(n.value),
+            "value": _value(n.value),
             "fingerprint": n.alert_fingerprint,
         },
     }
-    component = labels.get("model", "") or labels.get("service", "")
-    if component:
-        payload["component"] = component
-    if labels.get("service"):
-        payload["group"] = labels["service"]
+    _add_component(payload, labels)
     event: dict[str, object] = {"payload": payload, "client": client_name}
     links = _links(n.annotations)
     if links:
@@ -196,9 +289,13 @@ class PagerDutyNotifier:
 
     A firing notification sends a ``trigger`` and a resolution a ``resolve``, both with
     :func:`event_dedup_key`, so PagerDuty keeps one incident per alert episode whatever
-    the retries. 202 is delivery. 429 and 5xx (``Retry-After`` honoured) and network
-    errors are retried by the outbox; 400, an event PagerDuty finds invalid, is not and
-    carries PagerDuty's ``errors``. The routing key travels only in the request body.
+    the retries. A grouped notification keeps one incident per group episode: each
+    message while any of its alerts fires re-triggers it with the group's current alerts,
+    and the message that reports them all resolved resolves it (Alertmanager's PagerDuty
+    integration also keys incidents by group). 202 is delivery. 429 and 5xx
+    (``Retry-After`` honoured) and network errors are retried by the outbox; 400, an
+    event PagerDuty finds invalid, is not and carries PagerDuty's ``errors``. The
+    routing key travels only in the request body.
     """
 
     def __init__(self, *, name: str, routing_key: Secret, url: str = "",

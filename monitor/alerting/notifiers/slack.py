@@ -1,4 +1,4 @@
-"""Slack through the Web API (slack-sdk): post on firing, update and reply in thread on resolve."""
+"""Slack through the Web API (slack-sdk): post on firing, update in place, reply on resolve."""
 
 from __future__ import annotations
 
@@ -87,8 +87,11 @@ class SlackNotifier:
     A firing alert is posted with ``chat.postMessage``; its reference is
     ``CHANNEL_ID:TS``. A resolution that knows that reference (``previous_ref``) turns the
     original message into a resolved one with ``chat.update`` and says so in its thread;
-    without one it is posted as a new message. slack-sdk's own retries are off: the
-    outbox retries, with backoff, and honours ``Retry-After``.
+    without one it is posted as a new message. A group's later messages while it still
+    fires (alerts joined, some resolved, a repeat: ``thread_key`` set) update the group's
+    first message in place, so a channel holds one message per group episode; when that
+    message cannot be updated any more they are posted anew. slack-sdk's own retries are
+    off: the outbox retries, with backoff, and honours ``Retry-After``.
     """
 
     def __init__(self, *, name: str, channel: str, token: Secret, base_url: str = "",
@@ -116,13 +119,15 @@ class SlackNotifier:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
 
     def send(self, notification: Notification) -> Delivery:
-        """Post, or update and reply to, the channel message for *notification*."""
+        """Post, or update (and on resolution reply to), the channel message for *notification*."""
         done = self._recent.get(notification.dedup_key)
         if done is not None:
             return done
         ref = self._parse_ref(notification)
         if notification.status is NotificationStatus.RESOLVED and ref is not None:
             delivery = self._resolve(notification, *ref)
+        elif notification.thread_key and ref is not None:
+            delivery = self._follow_up(notification, *ref)
         else:
             delivery = self._post(notification)
         self._recent.put(notification.dedup_key, delivery)
@@ -158,7 +163,8 @@ class SlackNotifier:
         return Delivery(accepted=True, external_ref=f"{channel_id}:{ts}",
                         detail=f"posted to {channel_id} at {ts}")
 
-    def _resolve(self, notification: Notification, channel_id: str, ts: str) -> Delivery:
+    def _update(self, notification: Notification, channel_id: str, ts: str) -> bool:
+        """Rewrite message *ts* for *notification*; False when Slack can no longer edit it."""
         message = build_message(notification)
         try:
             self._call("chat.update", lambda: self._client.chat_update(
@@ -166,8 +172,20 @@ class SlackNotifier:
         except SlackDeliveryError as exc:
             if exc.code not in _UPDATE_GONE:
                 raise
-            log.info("slack %s: message %s:%s cannot be updated (%s); posting the resolution "
-                     "as a new message", self.name, channel_id, ts, exc.code)
+            log.info("slack %s: message %s:%s cannot be updated (%s); posting %s as a new "
+                     "message", self.name, channel_id, ts, exc.code, notification.dedup_key)
+            return False
+        return True
+
+    def _follow_up(self, notification: Notification, channel_id: str, ts: str) -> Delivery:
+        """Bring a group's first message up to date: alerts joined or resolved, or a repeat."""
+        if not self._update(notification, channel_id, ts):
+            return self._post(notification)
+        return Delivery(accepted=True, external_ref=f"{channel_id}:{ts}",
+                        detail=f"updated {channel_id} message {ts}")
+
+    def _resolve(self, notification: Notification, channel_id: str, ts: str) -> Delivery:
+        if not self._update(notification, channel_id, ts):
             return self._post(notification)
         reply: SlackMessage = resolved_reply(notification)
         self._call("chat.postMessage", lambda: self._client.chat_postMessage(

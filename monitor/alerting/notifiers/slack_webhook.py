@@ -74,7 +74,8 @@ class SlackWebhookNotifier:
     """Post notifications to the channel of one Slack incoming webhook.
 
     Messages carry the same Block Kit as :class:`SlackNotifier`. An incoming webhook
-    cannot update a message, so a resolution is posted as a new, resolved message.
+    cannot update a message, so a resolution is posted as a new, resolved message, and
+    each message of a group (alerts joined, some resolved, a repeat) is posted whole.
     The webhook URL is a secret: messages and logs name only its host. 429 (with
     ``Retry-After``), 5xx and network errors are retried by the outbox; Slack's other
     answers (``invalid_payload``, ``no_service``, ``channel_is_archived``…) are not.
@@ -103,7 +104,7 @@ class SlackWebhookNotifier:
         return f"SlackWebhookNotifier(name={self.name!r}, host={self.host!r})"
 
     def send(self, notification: Notification) -> Delivery:
-        """Post *notification* (firing, or resolved as a new message)."""
+        """Post *notification* (firing, resolved, or a group's latest state) anew."""
         done = self._recent.get(notification.dedup_key)
         if done is not None:
             return done

@@ -203,38 +203,46 @@ def _webhook_alert(notification: Notification) -> dict[str, object]:
     }
 
 
-def webhook_message(notifications: Sequence[Notification], *, receiver: str,
+def webhook_message(notifications: Notification | Sequence[Notification], *, receiver: str,
                     external_url: str = "", max_alerts: int = 0) -> dict[str, object]:
     """Build the JSON body Alertmanager's ``webhook_config`` posts, version 4.
 
-    The group is the alerts given; as with an Alertmanager route grouping by every label
-    (``group_by: ['...']``), a single alert's group labels are all its labels. With
-    *max_alerts* above 0, alerts past it are left out and counted in ``truncatedAlerts``;
-    the common labels and annotations are those of the alerts sent, as Alertmanager does.
+    Given one notification, its :meth:`~Notification.members` are the alerts: a grouped
+    notification's group, with its ``group_key`` and ``group_labels`` as ``groupKey`` and
+    ``groupLabels``, or a single alert. Given a sequence, those alerts form the group,
+    and as with an Alertmanager route grouping by every label (``group_by: ['...']``),
+    the group labels are the labels they share. With *max_alerts* above 0, alerts past
+    it are left out and counted in ``truncatedAlerts``; the status and the common labels
+    and annotations are those of the alerts sent, as Alertmanager does.
 
     References
     ----------
     https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
     """
-    if not notifications:
+    group = notifications if isinstance(notifications, Notification) else None
+    alerts_in = list(notifications.members() if isinstance(notifications, Notification)
+                     else notifications)
+    if not alerts_in:
         raise ValueError("webhook_message needs at least one notification")
     if max_alerts < 0:
         raise ValueError(f"max_alerts must be >= 0 (0 sends all), got {max_alerts}")
-    kept = list(notifications[:max_alerts] if max_alerts else notifications)
-    alerts = [_webhook_alert(n) for n in kept]
+    kept = alerts_in[:max_alerts] if max_alerts else alerts_in
     common_labels = _common([alert_labels(n) for n in kept])
+    group_labels, group_key = common_labels, "{}:" + label_set_string(common_labels)
+    if group is not None and group.group_key:
+        group_labels, group_key = dict(sorted(group.group_labels.items())), group.group_key
     firing = any(n.status is NotificationStatus.FIRING for n in kept)
     return {
         "receiver": receiver,
         "status": "firing" if firing else "resolved",
-        "alerts": alerts,
-        "groupLabels": common_labels,
+        "alerts": [_webhook_alert(n) for n in kept],
+        "groupLabels": group_labels,
         "commonLabels": common_labels,
         "commonAnnotations": _common([n.annotations for n in kept]),
         "externalURL": external_url,
         "version": "4",
-        "groupKey": "{}:" + label_set_string(common_labels),
-        "truncatedAlerts": len(notifications) - len(kept),
+        "groupKey": group_key,
+        "truncatedAlerts": len(alerts_in) - len(kept),
     }
 
 
@@ -294,6 +302,9 @@ class JsonPoster:
 class WebhookNotifier:
     """POST each notification as Alertmanager's webhook JSON, so tools built for it work as is.
 
+    A grouped notification is posted as Alertmanager posts an aggregation group: its
+    alerts, firing and resolved, with its ``groupKey`` and ``groupLabels``.
+
     A 2xx answer is delivery; 408, 429 and 5xx (and no answer) are retried by the
     outbox, ``Retry-After`` honoured; any other status is not. With *bearer_token* the
     request carries ``Authorization: Bearer …``. Each request also carries the
@@ -317,11 +328,11 @@ class WebhookNotifier:
         return f"WebhookNotifier(name={self.name!r}, url={safe_url(self._http.url)!r})"
 
     def send(self, notification: Notification) -> Delivery:
-        """POST *notification* as a one-alert webhook message."""
+        """POST *notification* as a webhook message: its group's alerts, or its one alert."""
         done = self._recent.get(notification.dedup_key)
         if done is not None:
             return done
-        body = webhook_message([notification], receiver=notification.receiver or self.name,
+        body = webhook_message(notification, receiver=notification.receiver or self.name,
                                external_url=self.external_url, max_alerts=self.max_alerts)
         response = self._http.post(body, headers={"Idempotency-Key": notification.dedup_key})
         delivery = Delivery(accepted=True, detail=f"HTTP {response.status_code} from "

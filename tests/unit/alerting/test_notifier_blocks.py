@@ -1,7 +1,8 @@
-"""Slack Block Kit rendering: what a firing and a resolved message show, escaped."""
+"""Slack Block Kit rendering: what a firing, a resolved and a grouped message show, escaped."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from monitor.alerting.notifiers.blocks import (
     unescape,
 )
 from monitor.core.model import Labels, Notification, NotificationStatus
+from tests.fakes.alert_groups import grouped, member
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -119,3 +121,124 @@ def test_a_flood_of_annotations_stays_within_slacks_block_limit() -> None:
     sections = _by_type(message.blocks, "section")
     fields = [f["text"] for s in sections for f in s.get("fields", [])]  # type: ignore[attr-defined]
     assert len(fields) == 40 and fields[-1] == "*…*\n263 more annotations"
+
+
+# Grouped notifications: one message for an AlertRouting group's alerts.
+
+RUNBOOK = "https://runbooks.example/drift.md"
+
+
+def _drift(feature: str, status: NotificationStatus = NotificationStatus.FIRING, *,
+           severity: str = "ticket", value: float = 0.31, **annotations: str) -> Notification:
+    return member("FeatureDrift", status, receiver="ml", value=value, starts_at=T0,
+                  labels={"severity": severity, "model": "churn", "feature": feature},
+                  annotations={"summary": f"{feature} drifted", "psi": format_value(value),
+                               "runbook_url": RUNBOOK, **annotations})
+
+
+def _group(*members: Notification, flush: int = 1) -> Notification:
+    return grouped(members, group_labels={"model": "churn"}, route='{}/{severity="page"}',
+                   flush=flush)
+
+
+def test_group_message_counts_what_fires_and_shows_each_alert() -> None:
+    group = _group(_drift("tenure", severity="page"),
+                   _drift("age", value=0.25, dashboard_url="https://grafana.example/d/age"),
+                   _drift("plan", NotificationStatus.RESOLVED,
+                          runbook_url="https://runbooks.example/plan.md"))
+    message = build_message(group)
+    kinds = [b["type"] for b in message.blocks]
+    assert kinds == ["header", "section", "divider", "section", "divider", "section",
+                     "divider", "section", "context"]  # no common link: no buttons
+    assert message.blocks[0]["text"]["text"] == (  # type: ignore[index]
+        ":rotating_light: [FIRING:2] FeatureDrift churn")  # the most urgent firing severity
+    overview = message.blocks[1]
+    assert overview["text"]["text"] == "*2 firing* · 1 resolved"  # type: ignore[index]
+    tenure, age, plan = (message.blocks[i] for i in (3, 5, 7))
+    assert tenure["text"]["text"] == (  # type: ignore[index]
+        ":rotating_light: *FeatureDrift* FIRING `feature=tenure`\ntenure drifted\n"
+        f"<{RUNBOOK}|Runbook>")
+    assert [f["text"] for f in tenure["fields"]] == [  # type: ignore[attr-defined]
+        "*Severity*\npage", "*Value*\n0.31", "*psi*\n0.31"]
+    assert "<https://grafana.example/d/age|Dashboard>" in age["text"]["text"]  # type: ignore[index]
+    assert [f["text"] for f in age["fields"]][:2] == [  # type: ignore[attr-defined]
+        "*Severity*\nticket", "*Value*\n0.25"]
+    plan_text = plan["text"]["text"]  # type: ignore[index]
+    assert plan_text.startswith(":white_check_mark: *FeatureDrift* RESOLVED `feature=plan`")
+    assert "<https://runbooks.example/plan.md|Runbook>" in plan_text
+    assert "Ended <!date^1772367000^{date_short_pretty} {time}|2026-03-01 12:10 UTC>" in plan_text
+    context = message.blocks[-1]["elements"][0]["text"]  # type: ignore[index]
+    assert "grouped by `model=churn`" in context
+    assert 'group `{}/{severity="page"}:{model="churn"}`' in context
+    assert message.text == "[FIRING:2] FeatureDrift churn"
+    json.dumps(message.blocks)
+
+
+def test_common_summary_and_links_are_shown_once_for_the_group() -> None:
+    group = _group(_drift("tenure", summary="churn inputs drifted"),
+                   _drift("age", summary="churn inputs drifted"))
+    message = build_message(group)
+    assert message.blocks[1]["text"]["text"] == (  # type: ignore[index]
+        "*2 firing*\nchurn inputs drifted")
+    (actions,) = _by_type(message.blocks, "actions")
+    assert [b["url"] for b in actions["elements"]] == [RUNBOOK]  # type: ignore[attr-defined]
+    sections = _by_type(message.blocks, "section")[1:]
+    assert all("drifted" not in s["text"]["text"] and "Runbook" not in s["text"]["text"]  # type: ignore[index]
+               for s in sections)
+    assert message.text == "[FIRING:2] FeatureDrift churn: churn inputs drifted"
+
+
+def test_a_large_group_stays_within_slacks_block_limit() -> None:
+    members = [_drift(f"f{i:02d}", NotificationStatus.RESOLVED if i >= 55 else
+                      NotificationStatus.FIRING, value=i / 100,
+                      **{f"a{j:02d}": f"{i}.{j}" for j in range(30)},
+                      **{f"common_{j:02d}": "same" for j in range(12)})
+               for i in range(60)]
+    message = build_message(_group(*members))
+    assert len(message.blocks) <= 50
+    overview, *sections = _by_type(message.blocks, "section")
+    assert [f["text"] for f in overview["fields"]][-2:] == [  # type: ignore[attr-defined]
+        "*common_08*\nsame", "*…*\n3 more annotations"]  # annotations every alert shares
+    assert len(sections) == 10
+    assert all(len(s["fields"]) == 10 for s in sections)  # type: ignore[arg-type]
+    last = sections[0]["fields"][-1]  # type: ignore[index]
+    assert last["text"] == "*…*\n24 more annotations"  # of severity, value, psi, a00…a29
+    (more,) = [b for b in _by_type(message.blocks, "context")
+               if "more" in b["elements"][0]["text"]]  # type: ignore[index]
+    assert more["elements"][0]["text"] == (  # type: ignore[index]
+        "…and 50 more alerts (45 firing, 5 resolved)")
+    assert message.blocks[0]["text"]["text"] == ":warning: [FIRING:55] FeatureDrift churn"  # type: ignore[index]
+
+
+def test_resolved_group_message_and_its_thread_reply() -> None:
+    ended = T0 + timedelta(minutes=30)
+    group = _group(*(dataclasses.replace(_drift(f, NotificationStatus.RESOLVED), ends_at=ended)
+                     for f in ("tenure", "age", "plan")), flush=3)
+    assert group.status is NotificationStatus.RESOLVED and group.thread_key
+    message = build_message(group)
+    assert message.blocks[0]["text"]["text"] == (  # type: ignore[index]
+        ":white_check_mark: RESOLVED: FeatureDrift churn")
+    assert message.blocks[1]["text"]["text"] == "*All 3 alerts resolved*"  # type: ignore[index]
+    assert message.text == "[RESOLVED] FeatureDrift churn"
+    assert resolved_reply(group).text == (":white_check_mark: RESOLVED: All 3 alerts of "
+                                          "FeatureDrift churn resolved at 2026-03-01 12:30:00 UTC")
+    one = _group(_drift("tenure", NotificationStatus.RESOLVED), flush=2)
+    assert build_message(one).blocks[1]["text"]["text"] == (  # type: ignore[index]
+        "*The alert resolved*\ntenure drifted")  # one alert: its summary is the group's
+    assert resolved_reply(one).text.startswith(":white_check_mark: RESOLVED: The alert of "
+                                               "FeatureDrift churn resolved at")
+
+
+def test_plain_rendering_of_a_group_reads_header_then_each_alert() -> None:
+    text = render_plain(build_message(_group(_drift("tenure"), _drift("age"))).blocks)
+    assert text.splitlines()[:9] == [
+        ":warning: [FIRING:2] FeatureDrift churn",
+        "2 firing",
+        "  psi: 0.31",
+        "-" * 40,
+        ":warning: FeatureDrift FIRING `feature=tenure`",
+        "tenure drifted",
+        "  Severity: ticket",
+        "  Value: 0.31",
+        "-" * 40,
+    ]
