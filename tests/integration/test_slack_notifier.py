@@ -1,13 +1,20 @@
-"""The Slack notifier against a loopback fake of the Web API, alone and behind the outbox."""
+"""The Slack notifier against a loopback fake of the Web API, alone and behind the outbox.
+
+Grouped notifications (an ``AlertRouting`` group's alerts) keep one channel message per
+group episode: posted first, updated in place as alerts join or resolve, and answered in
+its thread when the whole group has resolved.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -21,6 +28,7 @@ from monitor.core.model import Labels, Notification, NotificationStatus
 from monitor.core.time import FakeClock
 from monitor.store import Database
 from monitor.store.outbox import OutboxStatus, OutboxStore, dedup_key
+from tests.fakes.alert_groups import GroupPipeline, grouped, member, parse_routing
 from tests.fakes.slack_api import FakeSlackAPI
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -223,3 +231,112 @@ def test_token_never_reaches_logs_or_the_database(
         stored = json.dumps([list(row) for row in rows])
     assert "RESOLVED" not in stored and "f00d" in stored
     assert slack.token not in stored
+
+
+def _drift(feature: str, status: NotificationStatus = FIRING) -> Notification:
+    return member("FeatureDrift", status, receiver="ml-slack", starts_at=T0, value=0.3,
+                  labels={"severity": "ticket", "model": "churn", "feature": feature},
+                  annotations={"summary": f"{feature} drifted"})
+
+
+def _flush(flush: int, *members: Notification, previous_ref: str = "") -> Notification:
+    group = grouped(members, group_labels={"model": "churn"}, flush=flush)
+    return dataclasses.replace(group, previous_ref=previous_ref)
+
+
+def _header(blocks: object) -> str:
+    assert isinstance(blocks, list)
+    return str(blocks[0]["text"]["text"])
+
+
+def test_a_group_follow_up_updates_the_groups_message_in_place(slack: FakeSlackAPI) -> None:
+    notifier = _notifier(slack)
+    first = notifier.send(_flush(1, _drift("age"), _drift("tenure")))
+    channel, ts = first.external_ref.split(":")
+    follow_up = _flush(2, _drift("age", RESOLVED), _drift("tenure"), _drift("plan"),
+                       previous_ref=first.external_ref)
+    assert follow_up.thread_key == _flush(1, _drift("age")).dedup_key
+    second = notifier.send(follow_up)
+    assert second.external_ref == first.external_ref
+    assert [c.method for c in slack.calls] == ["chat.postMessage", "chat.update"]
+    update = slack.calls[1]
+    assert (update.params["channel"], update.params["ts"]) == (channel, ts)
+    assert _header(update.params["blocks"]) == ":warning: [FIRING:2] FeatureDrift churn"
+    assert update.params["text"] == "[FIRING:2] FeatureDrift churn"
+    assert _header(slack.messages[(channel, ts)]["blocks"]) == (
+        ":warning: [FIRING:2] FeatureDrift churn")
+    assert len(slack.messages) == 1
+
+
+def test_a_resolved_group_updates_its_message_and_says_so_in_the_thread(
+        slack: FakeSlackAPI) -> None:
+    notifier = _notifier(slack)
+    ref = notifier.send(_flush(1, _drift("age"), _drift("tenure"))).external_ref
+    done = notifier.send(_flush(2, _drift("age", RESOLVED), _drift("tenure", RESOLVED),
+                                previous_ref=ref))
+    channel, ts = ref.split(":")
+    assert done.external_ref == ref
+    assert [c.method for c in slack.calls] == ["chat.postMessage", "chat.update",
+                                               "chat.postMessage"]
+    assert _header(slack.calls[1].params["blocks"]) == (
+        ":white_check_mark: RESOLVED: FeatureDrift churn")
+    reply = slack.calls[2].params
+    assert (reply["channel"], reply["thread_ts"]) == (channel, ts)
+    assert str(reply["text"]).startswith(":white_check_mark: RESOLVED: All 2 alerts of "
+                                         "FeatureDrift churn resolved at")
+
+
+def test_a_follow_up_of_a_vanished_group_message_is_posted_anew(slack: FakeSlackAPI) -> None:
+    delivery = _notifier(slack).send(_flush(2, _drift("age"), previous_ref="C0ALERTS01:1.000001"))
+    assert [c.method for c in slack.calls] == ["chat.update", "chat.postMessage"]
+    assert "thread_ts" not in slack.calls[1].params
+    assert delivery.external_ref.startswith("C0ALERTS01:")
+    assert delivery.external_ref != "C0ALERTS01:1.000001"
+
+
+def test_a_single_alert_keeps_posting_when_it_has_no_thread(slack: FakeSlackAPI) -> None:
+    note = dataclasses.replace(_note(), previous_ref="C0ALERTS01:1.000001")
+    _notifier(slack).send(note)  # a firing alert outside any group never edits a message
+    assert [c.method for c in slack.calls] == ["chat.postMessage"]
+
+
+ROUTING = """\
+route:
+  receiver: ml-slack
+  group_by: [model]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 4h
+"""
+
+
+def test_a_group_episode_through_the_outbox_is_one_slack_message(
+        database: Database, slack: FakeSlackAPI, tmp_path: Path) -> None:
+    pipeline = GroupPipeline(database, parse_routing(tmp_path, ROUTING),
+                             {"ml-slack": _notifier(slack)}, start=T0)
+    pipeline.fire("FeatureDrift", model="churn", feature="age")
+    pipeline.fire("FeatureDrift", model="churn", feature="tenure")
+    assert pipeline.at(0)[0] == []
+    (first,), report = pipeline.at(30)
+    assert report.sent == 1 and first.thread_key == ""
+    ((channel, ts),) = slack.messages
+    pipeline.fire("FeatureDrift", model="churn", feature="plan")
+    (added,), report = pipeline.at(330)
+    assert report.sent == 1 and added.thread_key == first.dedup_key
+    pipeline.clear("FeatureDrift", model="churn", feature="age")
+    pipeline.clear("FeatureDrift", model="churn", feature="tenure")
+    pipeline.clear("FeatureDrift", model="churn", feature="plan")
+    (done,), report = pipeline.at(630)
+    assert report.sent == 1 and done.status is RESOLVED
+    updates = slack.calls_to("chat.update")
+    assert [(u.params["channel"], u.params["ts"]) for u in updates] == [(channel, ts)] * 2
+    assert _header(updates[0].params["blocks"]) == ":fire: [FIRING:3] FeatureDrift churn"
+    assert _header(updates[1].params["blocks"]) == (
+        ":white_check_mark: RESOLVED: FeatureDrift churn")
+    posts = slack.calls_to("chat.postMessage")
+    assert [p.params.get("thread_ts") for p in posts] == [None, ts]  # the post, the reply
+    assert len(slack.messages) == 2
+    for key in (first.dedup_key, added.dedup_key, done.dedup_key):
+        entry = pipeline.outbox.get(key)
+        assert entry is not None and entry.status is OutboxStatus.SENT
+        assert entry.external_ref == f"{channel}:{ts}"

@@ -6,6 +6,7 @@ from monitor.alerting.notifiers.alertmanager import AlertmanagerNotifier, postab
 from monitor.alerting.notifiers.base import Notifier, RecentDeliveries, notifiers
 from monitor.alerting.notifiers.blocks import SlackMessage, build_message, render_plain
 from monitor.alerting.notifiers.console import ConsoleNotifier
+from monitor.alerting.notifiers.grouped import group_subject
 from monitor.alerting.notifiers.pagerduty import (
     PagerDutyNotifier,
     event_dedup_key,
@@ -35,6 +36,7 @@ __all__ = [
     "WebhookNotifier",
     "build_message",
     "event_dedup_key",
+    "group_subject",
     "notifiers",
     "pagerduty_severity",
     "postable_alert",

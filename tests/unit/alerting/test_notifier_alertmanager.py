@@ -16,6 +16,7 @@ from monitor.core.model import Labels, Notification, NotificationStatus
 from monitor.core.time import FakeClock
 from monitor.store import Database
 from monitor.store.outbox import OutboxStatus, OutboxStore, dedup_key
+from tests.fakes.alert_groups import grouped, member
 from tests.fakes.alertmanager_api import FakeAlertmanagerAPI
 from tests.fakes.webhook_sink import Answer
 
@@ -171,3 +172,40 @@ def test_outbox_pushes_one_alert_through_429_and_500(database: Database,
     worker.outbox.enqueue(_note(RESOLVED), clock.now())
     assert worker.deliver_due().sent == 1
     assert len(am.posted) == 2 and am.active() == []
+
+
+def _drift(feature: str, status: NotificationStatus = FIRING) -> Notification:
+    return member("DriftDetected", status, receiver="team-am", starts_at=T0, value=0.31,
+                  labels={"severity": "warning", "model": "fraud", "feature": feature},
+                  annotations={"summary": f"{feature} drifted"})
+
+
+def test_a_group_pushes_each_of_its_alerts(am: FakeAlertmanagerAPI) -> None:
+    group = grouped([_drift("amount"), _drift("country"), _drift("device", RESOLVED)],
+                    group_labels={"model": "fraud"}, flush=2)
+    delivery = _notifier(am).send(group)
+    (request,) = am.requests
+    body = request.json()
+    assert [a["labels"] for a in body] == [
+        {"alertname": "DriftDetected", "feature": f, "model": "fraud", "severity": "warning"}
+        for f in ("amount", "country", "device")]
+    assert ["endsAt" in a for a in body] == [False, False, True]
+    assert body[2]["endsAt"] == _stamp(T0 + timedelta(minutes=10))
+    assert body[0]["annotations"] == {"summary": "amount drifted"}
+    assert len(am.alerts) == 3
+    assert sorted(a["labels"]["feature"] for a in am.active()) == ["amount", "country"]
+    assert delivery.accepted and delivery.detail == f"HTTP 200 from {am.url}/api/v2/alerts"
+
+
+def test_a_group_alert_without_labels_is_left_out(am: FakeAlertmanagerAPI,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    gone = dataclasses.replace(_drift("amount", RESOLVED), alert_name="", labels=Labels())
+    group = grouped([_drift("country"), gone], group_labels={"model": "fraud"}, flush=2)
+    with caplog.at_level("WARNING", logger="monitor.alerting.notifiers.alertmanager"):
+        assert _notifier(am).send(group).accepted
+    (request,) = am.requests
+    assert [a["labels"]["feature"] for a in request.json()] == ["country"]
+    assert "left 1 alert(s) without labels out" in caplog.text
+    only_gone = grouped([gone], group_labels={"model": "fraud"}, flush=3)
+    assert _notifier(am).send(only_gone).detail == "no alert with labels to push"
+    assert len(am.requests) == 1

@@ -11,6 +11,7 @@ import pytest
 from monitor.alerting.notifiers import ConsoleNotifier, notifiers
 from monitor.core.errors import DeliveryError
 from monitor.core.model import Labels, Notification, NotificationStatus
+from tests.fakes.alert_groups import grouped, member
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -85,3 +86,33 @@ def test_registered_as_console_and_checked_arguments() -> None:
         ConsoleNotifier(name="c", path="x.log", stream=out)
     with pytest.raises(ValueError, match="name must not be empty"):
         ConsoleNotifier(name="")
+
+
+def test_a_group_is_written_as_a_header_then_its_alerts() -> None:
+    def drift(feature: str, status: NotificationStatus, psi: float) -> Notification:
+        return member("FeatureDrift", status, receiver="console", starts_at=T0, value=psi,
+                      labels={"severity": "ticket", "model": "churn", "feature": feature},
+                      annotations={"summary": f"{feature} drifted (PSI {psi})"})
+
+    out = io.StringIO()
+    group = grouped([drift("tenure", NotificationStatus.FIRING, 0.31),
+                     drift("age", NotificationStatus.RESOLVED, 0.12)],
+                    group_labels={"model": "churn"}, flush=2)
+    ConsoleNotifier(name="console", stream=out).send(group)
+    assert out.getvalue().splitlines()[1:] == [
+        ":warning: [FIRING:1] FeatureDrift churn",
+        "1 firing · 1 resolved",
+        "-" * 40,
+        ":warning: FeatureDrift FIRING `feature=tenure`",
+        "tenure drifted (PSI 0.31)",
+        "  Severity: ticket",
+        "  Value: 0.31",
+        "-" * 40,
+        ":white_check_mark: FeatureDrift RESOLVED `feature=age`",
+        "age drifted (PSI 0.12)",
+        "Ended 2026-03-01 12:10 UTC",
+        "  Severity: ticket",
+        "  Value: 0.12",
+        "  Started 2026-03-01 12:00 UTC · grouped by `model=churn` · group "
+        '`{}:{model="churn"}`',
+    ]

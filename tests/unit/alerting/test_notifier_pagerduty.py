@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from monitor.core.model import Labels, Notification, NotificationStatus
 from monitor.core.time import FakeClock
 from monitor.store import Database
 from monitor.store.outbox import OutboxStatus, OutboxStore, dedup_key
+from tests.fakes.alert_groups import GroupPipeline, grouped, member, parse_routing
 from tests.fakes.pagerduty_api import FakePagerDutyEvents
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -297,3 +300,114 @@ def test_a_restart_mid_delivery_opens_no_second_incident(database: Database,
     assert restarted.deliver_due() == DeliveryReport(claimed=1, sent=1)
     assert len(pd.events) == 2 and len(pd.incidents) == 1
     assert pd.incidents[KEY].status == "triggered"
+
+
+# Grouped notifications: one incident per AlertRouting group episode.
+
+def _burn(model: str, status: NotificationStatus = FIRING, *, severity: str = "page",
+          runbook: str = "https://runbooks.example/slo-burn.md") -> Notification:
+    return member("ErrorBudgetBurn", status, receiver="oncall", starts_at=T0, value=14.4,
+                  labels={"severity": severity, "service": "checkout", "model": model},
+                  annotations={"summary": f"{model} burning budget 14.4x",
+                               "runbook_url": runbook})
+
+
+def _flush(flush: int, *members: Notification) -> Notification:
+    return grouped(members, group_labels={"service": "checkout"}, flush=flush)
+
+
+def test_a_group_episode_is_one_incident_from_trigger_to_resolve(
+        pd: FakePagerDutyEvents) -> None:
+    notifier = _notifier(pd)
+    first = _flush(1, _burn("fraud"), _burn("ads", severity="ticket"))
+    follow_up = _flush(2, _burn("fraud", RESOLVED), _burn("ads", severity="ticket"),
+                       _burn("churn", runbook="https://runbooks.example/churn.md"))
+    done = _flush(3, _burn("ads", RESOLVED, severity="ticket"), _burn("churn", RESOLVED))
+    key = f"watchkeeper/{first.dedup_key}"
+    assert {event_dedup_key(n) for n in (first, follow_up, done)} == {key}
+    refs = [notifier.send(n).external_ref for n in (first, follow_up, done)]
+    assert refs == [key] * 3
+    assert [(e["event_action"], e["dedup_key"]) for e in (r.json() for r in pd.requests)] == [
+        ("trigger", key), ("trigger", key), ("resolve", key)]
+    assert list(pd.incidents) == [key] and pd.incidents[key].status == "resolved"
+    assert len(pd.incidents[key].events) == 3
+
+
+def test_a_group_trigger_summarises_and_details_every_alert(pd: FakePagerDutyEvents) -> None:
+    group = _flush(2, _burn("fraud", RESOLVED), _burn("ads", severity="ticket"),
+                   _burn("churn", runbook="https://runbooks.example/churn.md"))
+    _notifier(pd).send(group)
+    event = pd.requests[0].json()
+    payload = event["payload"]
+    assert payload["summary"] == "[FIRING:2] ErrorBudgetBurn checkout"
+    assert (payload["severity"], payload["class"], payload["timestamp"]) == (
+        "critical", "ErrorBudgetBurn", "2026-03-01T12:00:00Z")  # churn pages
+    assert (payload["component"], payload["group"]) == ("checkout", "checkout")
+    details = payload["custom_details"]
+    assert details["group_key"] == '{}:{service="checkout"}'
+    assert details["group_labels"] == {"service": "checkout"}
+    assert (details["firing_count"], details["resolved_count"]) == (2, 1)
+    assert [d["labels"]["model"] for d in details["firing"]] == ["ads", "churn"]
+    (fraud,) = details["resolved"]
+    assert fraud == {
+        "labels": {"alertname": "ErrorBudgetBurn", "model": "fraud", "service": "checkout",
+                   "severity": "page"},
+        "annotations": {"runbook_url": "https://runbooks.example/slo-burn.md",
+                        "summary": "fraud burning budget 14.4x"},
+        "value": 14.4, "fingerprint": group.alerts[0].alert_fingerprint,
+        "starts_at": "2026-03-01T12:00:00Z", "ends_at": "2026-03-01T12:10:00Z"}
+    assert event["links"] == [
+        {"href": "https://runbooks.example/slo-burn.md", "text": "Runbook (model=ads)"},
+        {"href": "https://runbooks.example/churn.md", "text": "Runbook (model=churn)"}]
+
+
+def test_a_groups_common_summary_and_link_and_the_limits(pd: FakePagerDutyEvents) -> None:
+    same = [dataclasses.replace(_burn(f"m{i:03d}"), annotations={
+        "summary": "checkout burning budget " + "x" * 1100,
+        "runbook_url": "https://runbooks.example/slo-burn.md"}) for i in range(120)]
+    _notifier(pd).send(_flush(1, *same))
+    event = pd.requests[0].json()
+    summary = event["payload"]["summary"]
+    assert len(summary) == 1024 and summary.startswith(
+        "[FIRING:120] ErrorBudgetBurn checkout: checkout burning budget xxx")
+    details = event["payload"]["custom_details"]
+    assert (len(details["firing"]), details["alerts_not_listed"]) == (100, 20)
+    assert event["links"] == [{"href": "https://runbooks.example/slo-burn.md", "text": "Runbook"}]
+    long = dataclasses.replace(_flush(1, _burn("ads")), dedup_key="k" * 300)
+    assert len(event_dedup_key(long)) <= 255
+    assert event_dedup_key(long) == event_dedup_key(dataclasses.replace(long, thread_key=""))
+
+
+GROUP_ROUTING = """\
+route:
+  receiver: oncall
+  group_by: [service]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 1h
+"""
+
+
+def test_every_flush_of_a_group_through_the_outbox_hits_one_incident(
+        database: Database, pd: FakePagerDutyEvents, tmp_path: Path) -> None:
+    pipeline = GroupPipeline(database, parse_routing(tmp_path, GROUP_ROUTING),
+                             {"oncall": _notifier(pd)}, start=T0)
+    pipeline.fire("ErrorBudgetBurn", service="checkout", model="fraud", severity="page")
+    assert pipeline.at(0)[0] == []  # the group opens; group_wait runs
+    (first,), _ = pipeline.at(30)
+    pipeline.fire("ErrorBudgetBurn", service="checkout", model="ads", severity="page")
+    (added,), _ = pipeline.at(330)
+    repeats = [n for s in range(630, 330 + 3600 + 301, 300) for n in pipeline.at(s)[0]]
+    assert len(repeats) == 1 and repeats[0].thread_key == first.dedup_key
+    pipeline.clear("ErrorBudgetBurn", service="checkout", model="fraud", severity="page")
+    pipeline.clear("ErrorBudgetBurn", service="checkout", model="ads", severity="page")
+    (done,), report = pipeline.at(330 + 3600 + 600)
+    assert report.sent == 1
+    keys = {e["dedup_key"] for e in pd.events}
+    assert [e["event_action"] for e in pd.events] == ["trigger"] * 3 + ["resolve"]
+    assert keys == {f"watchkeeper/{first.dedup_key}"} and len(pd.incidents) == 1
+    assert pd.open_incidents() == []
+    for note in (first, added, *repeats, done):
+        entry = pipeline.outbox.get(note.dedup_key)
+        assert entry is not None and entry.status is OutboxStatus.SENT
+        assert entry.external_ref == f"watchkeeper/{first.dedup_key}"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from monitor.alerting.notifiers import Notifier, RecordingNotifier, notifiers
 from monitor.core.errors import DeliveryError
 from monitor.core.model import Labels, Notification, NotificationStatus
+from monitor.store import Database
+from tests.fakes.alert_groups import GroupPipeline, grouped, parse_routing
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -44,3 +48,37 @@ def test_registered_and_implements_the_protocol() -> None:
     built = notifiers.create("recording", name="rec", fail_times=1)
     assert isinstance(built, RecordingNotifier) and isinstance(built, Notifier)
     assert {"console", "recording", "slack"} <= set(notifiers.names())
+
+
+ROUTING = """\
+route:
+  receiver: rec
+  group_by: [model]
+  group_wait: 10s
+  group_interval: 1m
+"""
+
+
+def test_keeps_grouped_notifications_as_the_dispatcher_made_them(
+        database: Database, tmp_path: Path) -> None:
+    """Also checks that the tests' hand-built groups agree with the dispatcher's."""
+    rec = RecordingNotifier(name="rec")
+    pipeline = GroupPipeline(database, parse_routing(tmp_path, ROUTING), {"rec": rec},
+                             start=T0)
+    pipeline.fire("Drift", 0.4, model="churn", feature="age")
+    pipeline.fire("Drift", 0.2, model="churn", feature="tenure")
+    pipeline.at(0)
+    pipeline.at(10)
+    pipeline.clear("Drift", model="churn", feature="age")
+    pipeline.at(70)
+    first, second = rec.sent
+    assert [(m.labels["feature"], m.status) for m in first.alerts] == [
+        ("age", NotificationStatus.FIRING), ("tenure", NotificationStatus.FIRING)]
+    assert [(m.labels["feature"], m.status) for m in second.alerts] == [
+        ("tenure", NotificationStatus.FIRING), ("age", NotificationStatus.RESOLVED)]
+    assert (first.thread_key, second.thread_key) == ("", first.dedup_key)
+    assert second.previous_ref == "rec:1"  # the delivery worker's, from the first message
+    for flush, sent in enumerate((first, second), start=1):
+        built = grouped(sent.alerts, group_labels={"model": "churn"}, flush=flush,
+                        episode=T0)
+        assert dataclasses.replace(sent, previous_ref="", may_have_been_sent=False) == built

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from monitor.core.model import Labels, Notification, NotificationStatus
 from monitor.core.time import FakeClock
 from monitor.store import Database
 from monitor.store.outbox import OutboxStatus, OutboxStore, dedup_key
+from tests.fakes.alert_groups import grouped, member
 from tests.fakes.slack_api import WEBHOOK_METHOD, FakeSlackAPI
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -212,3 +214,31 @@ def test_outbox_delivers_one_message_through_429_and_500(database: Database,
     (sent,) = worker.outbox.list()
     assert (sent.status, sent.attempts) == (OutboxStatus.SENT, 3)
     assert len(slack.calls) == 3 and len(slack.messages) == 1
+
+
+def _drift(feature: str, status: NotificationStatus = FIRING) -> Notification:
+    return member("FeatureDrift", status, receiver="ml-hook", starts_at=T0,
+                  labels={"severity": "page", "model": "churn", "feature": feature},
+                  annotations={"summary": f"{feature} drifted"})
+
+
+def test_each_message_of_a_group_is_posted_whole(slack: FakeSlackAPI) -> None:
+    """An incoming webhook cannot edit: the group's latest state is posted every time."""
+    notifier = _notifier(slack)
+    first = grouped([_drift("age"), _drift("tenure")], group_labels={"model": "churn"})
+    follow_up = dataclasses.replace(
+        grouped([_drift("age", RESOLVED), _drift("tenure"), _drift("plan")],
+                group_labels={"model": "churn"}, flush=2),
+        previous_ref="C0ALERTS01:1700000001.000100")  # what a Web API receiver would use
+    done = grouped([_drift("tenure", RESOLVED), _drift("plan", RESOLVED)],
+                   group_labels={"model": "churn"}, flush=3)
+    deliveries = [notifier.send(n) for n in (first, follow_up, done)]
+    assert all(d.accepted for d in deliveries)
+    posts = _posts(slack)
+    assert [p["text"] for p in posts] == ["[FIRING:2] FeatureDrift churn",
+                                          "[FIRING:2] FeatureDrift churn",
+                                          "[RESOLVED] FeatureDrift churn"]
+    for post, note in zip(posts, (first, follow_up, done), strict=True):
+        assert post["blocks"] == list(build_message(note).blocks)
+        assert "thread_ts" not in post and "ts" not in post
+    assert len(slack.messages) == 3

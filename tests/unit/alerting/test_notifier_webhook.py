@@ -22,6 +22,7 @@ from monitor.core.model import Labels, Notification, NotificationStatus
 from monitor.core.time import FakeClock
 from monitor.store import Database
 from monitor.store.outbox import OutboxStatus, OutboxStore, dedup_key
+from tests.fakes.alert_groups import grouped, member
 from tests.fakes.webhook_sink import Answer, FakeWebhookSink
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -272,3 +273,54 @@ def test_outbox_delivers_one_message_through_429_and_500(database: Database,
     (sent,) = worker.outbox.list()
     assert (sent.status, sent.attempts) == (OutboxStatus.SENT, 3)
     assert len(sink.requests) == 3 and len(sink.messages) == 1
+
+
+def _latency(model: str, status: NotificationStatus = FIRING, *,
+             extra: dict[str, str] | None = None) -> Notification:
+    return member("ModelLatencyHigh", status, receiver="bridge", starts_at=T0, value=0.42,
+                  labels={"severity": "page", "team": "ml", "model": model},
+                  annotations={"summary": f"p99 over 300ms on {model}", **(extra or {})})
+
+
+def _page_group(*members: Notification, flush: int = 1) -> Notification:
+    return grouped(members, group_labels={"team": "ml"}, route='{}/{severity="page"}',
+                   flush=flush)
+
+
+def test_a_grouped_notification_posts_its_group_as_alertmanager_does(
+        sink: FakeWebhookSink) -> None:
+    runbook = {"runbook_url": "https://runbooks.example/latency.md"}
+    group = _page_group(_latency("fraud", extra=runbook), _latency("churn", extra=runbook),
+                        _latency("ads", RESOLVED, extra=runbook), flush=2)
+    delivery = _notifier(sink).send(group)
+    (request,) = sink.requests
+    assert request.headers["idempotency-key"] == group.dedup_key
+    body = request.json()
+    assert body["groupKey"] == '{}/{severity="page"}:{team="ml"}'
+    assert body["groupLabels"] == {"team": "ml"}
+    assert body["commonLabels"] == {"alertname": "ModelLatencyHigh", "severity": "page",
+                                    "team": "ml"}
+    assert body["commonAnnotations"] == runbook
+    assert (body["status"], body["truncatedAlerts"], body["version"]) == ("firing", 0, "4")
+    assert [(a["status"], a["labels"]["model"], a["endsAt"]) for a in body["alerts"]] == [
+        ("firing", "fraud", "0001-01-01T00:00:00Z"), ("firing", "churn", "0001-01-01T00:00:00Z"),
+        ("resolved", "ads", "2026-03-01T12:10:00Z")]
+    assert [a["fingerprint"] for a in body["alerts"]] == [
+        m.alert_fingerprint for m in group.alerts]
+    assert body["alerts"][0]["annotations"] == {"summary": "p99 over 300ms on fraud", **runbook}
+    assert delivery.accepted
+
+
+def test_a_resolved_group_and_max_alerts_on_a_group() -> None:
+    done = _page_group(_latency("fraud", RESOLVED), _latency("churn", RESOLVED), flush=3)
+    body = webhook_message(done, receiver="bridge")
+    assert body["status"] == "resolved" and len(body["alerts"]) == 2  # type: ignore[arg-type]
+    members = [_latency(m) for m in ("fraud", "churn", "ads")]
+    cut = webhook_message(_page_group(*members), receiver="bridge", max_alerts=2)
+    assert (cut["truncatedAlerts"], len(cut["alerts"])) == (1, 2)  # type: ignore[arg-type]
+    assert cut["groupLabels"] == {"team": "ml"}
+    assert cut["groupKey"] == '{}/{severity="page"}:{team="ml"}'
+
+
+def test_a_single_notification_is_posted_as_it_always_was() -> None:
+    assert webhook_message(_note(), receiver="r") == webhook_message([_note()], receiver="r")
