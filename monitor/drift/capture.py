@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import gzip
 import io
 import json
@@ -59,7 +60,6 @@ MAX_ERRORS = 1000
 _SUFFIXES = (".jsonl", ".jsonl.gz")
 _HOUR_DIR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 _SLACK = timedelta(hours=1)
-_INT = re.compile(r"[+-]?\d+")
 Row = dict[str, object]
 _OUTSIDE = datetime.min.replace(tzinfo=UTC)  # the time returned for a record outside the window
 
@@ -365,7 +365,7 @@ def _body(part: object, where: str, names: Sequence[str] | None, drop: frozenset
     else:
         raise _BadLine(f"captureData.{where}.encoding {encoding!r} is not CSV, JSON or BASE64")
     if kind == "csv":
-        return [_positional(values, names, drop) for values in _csv_rows(text)]
+        return [_positional(values, names, drop, nested=False) for values in _csv_rows(text)]
     try:
         docs = ([json.loads(line) for line in text.splitlines() if line.strip()]
                 if kind == "jsonlines" else [json.loads(text)])
@@ -388,22 +388,21 @@ def _content_kind(content_type: str) -> str | None:
 
 
 def _csv_rows(text: str) -> list[list[object]]:
-    return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text)) if row]
+    cell = _cell
+    return [[cell(c) for c in row] for row in csv.reader(io.StringIO(text)) if row]
 
 
 def _cell(text: str) -> object:
     """Return a CSV cell as int, float, ``None`` (empty) or the text itself."""
-    cell = text.strip()
-    if not cell:
-        return None
-    if _INT.fullmatch(cell):
-        return int(cell)
-    if "_" not in cell:
-        try:
-            return float(cell)
-        except ValueError:
-            pass
-    return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text if text.strip() else None
+    if "_" in text:
+        return text  # float() reads "1_000"; a CSV writer never means that
+    if text.isdigit() or (text[:1] in "+-" and text[1:].isdigit()):
+        return int(text)
+    return number
 
 
 def _json_rows(doc: object, names: Sequence[str] | None, drop: frozenset[str],
@@ -455,12 +454,25 @@ def _columnar(columns: dict[str, object], drop: frozenset[str]) -> list[Row]:
 
 
 def _positional(values: Sequence[object], names: Sequence[str] | None,
-                drop: frozenset[str]) -> Row:
-    if names is not None and len(values) != len(names):
+                drop: frozenset[str], *, nested: bool = True) -> Row:
+    if names is None:
+        names = _default_names(len(values))
+    elif len(values) != len(names):
         raise _BadLine(f"a row has {len(values)} values but {len(names)} column names "
                        "were given; set columns to match the model's inputs")
-    labels = names if names is not None else [f"_c{i}" for i in range(len(values))]
-    return {n: _value(v) for n, v in zip(labels, values, strict=True) if n not in drop}
+    row = dict(zip(names, values, strict=True))
+    for name in drop.intersection(row):
+        del row[name]
+    if nested:
+        for name, value in row.items():
+            if isinstance(value, list | dict):
+                row[name] = _value(value)
+    return row
+
+
+@functools.lru_cache(maxsize=64)
+def _default_names(count: int) -> tuple[str, ...]:
+    return tuple(f"_c{i}" for i in range(count))
 
 
 def _flatten(obj: Mapping[str, object], drop: frozenset[str], prefix: str = "") -> Row:
