@@ -228,3 +228,20 @@ def test_a_real_drift_report_gives_one_violation_per_drifted_feature() -> None:
     violations = violations_document(drift=report)["violations"]
     assert [v["feature_name"] for v in violations] == list(report.drifted) == ["a"]
     assert violations[0]["description"].startswith("a: drifted by the ")
+
+
+def test_buckets_without_a_sketch_and_unknown_features() -> None:
+    doc = {"dataset": {"item_count": 10.0}, "features": [
+        {"name": "a", "inferred_type": "Fractional", "numerical_statistics": {
+            "common": {"num_present": 10.0, "num_missing": 0.0}, "min": 0.0, "max": 2.0,
+            "distribution": {"kll": {"buckets": [
+                {"lower_bound": 0.0, "upper_bound": 1.0, "count": 8.0},
+                {"lower_bound": 1.0, "upper_bound": 2.0, "count": 2.0}]}}}},
+        {"name": "b", "inferred_type": "Unknown"}]}
+    profile = profile_from_statistics(doc, source="s3://bucket/statistics.json")
+    a = profile.features["a"]
+    assert profile.rows == 10 and profile.source == "s3://bucket/statistics.json"
+    assert a.sketch is not None and a.sketch.n == 10
+    assert a.quantiles(np.array([0.5, 0.9])).tolist() == [0.5, 1.5]
+    b = profile.features["b"]
+    assert (b.kind, b.count, dict(b.categories)) == (FeatureKind.CATEGORICAL, 0, {})
