@@ -1,0 +1,1 @@
+"""Drift benchmark: Watchkeeper's check against SciPy, Evidently, NannyML and alibi-detect."""
