@@ -20,10 +20,13 @@ what to do, and the other features are still checked.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from monitor.core.errors import MissingExtraError
 from monitor.drift.correction import CORRECTIONS, adjust
 from monitor.drift.defaults import (
     DEFAULT_ALPHA,
@@ -252,7 +255,8 @@ def check(baseline: BaselineProfile, current: BaselineProfile,
         One result per baseline feature (plus errors for overrides naming unknown ones).
     """
     tests: dict[str, DriftTest] = {}
-    results: list[FeatureResult] = []
+    results: list[FeatureResult | None] = []
+    jobs: list[tuple[int, _Plan, DriftTest]] = []
     for name, base in baseline.features.items():
         override = config.features.get(name, FeatureCheck())
         plan = _plan(name, base, override, config)
@@ -268,22 +272,37 @@ def check(baseline: BaselineProfile, current: BaselineProfile,
         if problem is not None:
             results.append(_result(plan, *problem))
             continue
+        jobs.append((len(results), plan, test))
+        results.append(None)
+
+    def run(job: tuple[int, _Plan, DriftTest]) -> FeatureResult:
+        _, plan, test = job
         try:
-            found = test.compare(base, current.features[name])
-        except (ValueError, ArithmeticError) as exc:
-            results.append(_result(plan, FeatureStatus.ERROR, f"feature {name!r}: {exc}"))
-            continue
-        results.append(_result(plan, FeatureStatus.OK, found=found))
+            found = test.compare(baseline.features[plan.name], current.features[plan.name])
+        except (ValueError, ArithmeticError, MissingExtraError) as exc:
+            return _result(plan, FeatureStatus.ERROR, f"feature {plan.name!r}: {exc}")
+        return _result(plan, FeatureStatus.OK, found=found)
+
+    # numpy's sorting and searching release the GIL, so features compare in parallel
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(run, jobs))
+    else:
+        done = [run(job) for job in jobs]
+    for (index, _, _), found in zip(jobs, done, strict=True):
+        results[index] = found
+    final = [r for r in results if r is not None]
     for name in config.features:
         if name not in baseline.features:
-            results.append(FeatureResult(
+            final.append(FeatureResult(
                 feature=name, kind=FeatureKind.NUMERIC, test=config.features[name].test or "",
                 status=FeatureStatus.ERROR, statistic=None, p_value=None,
                 adjusted_p_value=None, effect=None, threshold=config.alpha,
                 effect_threshold=0.0, drifted=False,
                 message=f"feature {name!r} is configured but not in the baseline; "
                         f"the baseline has {', '.join(baseline.features) or 'no features'}"))
-    return DriftReport(features=tuple(_decide(results, config)), rows_baseline=baseline.rows,
+    return DriftReport(features=tuple(_decide(final, config)), rows_baseline=baseline.rows,
                        rows_current=current.rows, correction=config.correction,
                        alpha=config.alpha)
 

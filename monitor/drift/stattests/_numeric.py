@@ -52,6 +52,25 @@ class Ecdf:
         idx = np.searchsorted(self.items, xs, side="left")
         return idx if self.cum is None else self.cum[idx]
 
+    def positions(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return item positions ``<= x`` and ``< x`` for sorted *xs*, one binary search.
+
+        The strict position differs only where x equals an item; those few are searched
+        again (continuous data has almost none).
+        """
+        right = np.searchsorted(self.items, xs, side="right")
+        tied = np.flatnonzero(self.items[np.maximum(right - 1, 0)] == xs)
+        tied = tied[right[tied] > 0]
+        if tied.size == 0:
+            return right, right
+        left = right.copy()
+        left[tied] = np.searchsorted(self.items, xs[tied], side="left")
+        return right, left
+
+    def weight(self, positions: np.ndarray) -> np.ndarray:
+        """Return the weighted count of the items before each position."""
+        return positions if self.cum is None else self.cum[positions]
+
     def prefix(self) -> np.ndarray:
         """Cumulative weighted sums of ``items - center``, leading 0 (cached per array)."""
         key = id(self.items)
@@ -112,53 +131,52 @@ def steps(profile: FeatureProfile) -> Steps:
 
 
 def ks_statistic(b: Ecdf, c: Steps) -> tuple[float, np.ndarray]:
-    """Return sup |F_b - F_c| and the baseline counts ``<= u`` (reused by W1).
+    """Return sup |F_b - F_c| and the baseline positions ``<= u`` (reused by W1).
 
     Evaluates at each distinct window value and just before it; these give exactly the
     differences SciPy's ks_2samp takes over the pooled sample, so the maximum is the same
     floating-point number.
     """
-    le = b.le(c.u)
-    lt = b.lt(c.u)
+    right, left = b.positions(c.u)
+    le, lt = b.weight(right), b.weight(left)
     before = np.empty(c.cnt.size, dtype=np.int64)
     before[0] = 0
     before[1:] = c.cnt[:-1]
     d_at = np.abs(le / b.n - c.cnt / c.m).max()
     d_before = np.abs(lt / b.n - before / c.m).max()
-    return float(max(d_at, d_before)), le
+    return float(max(d_at, d_before)), right
 
 
-def wasserstein1(b: Ecdf, c: Steps, le: np.ndarray | None = None) -> float:
+def wasserstein1(b: Ecdf, c: Steps, right: np.ndarray | None = None) -> float:
     """Return the Wasserstein-1 distance ∫|F_b - F_c| between baseline and window.
 
     Between consecutive window values F_c is a constant c and F_b - c changes sign at
     most once, at the first baseline item whose count reaches ``c * n`` (found by
     integer arithmetic). With ``G(t) = ∫_{-inf}^t F_b``, computed from prefix sums, each
-    piece is a difference of G values.
+    piece is a difference of G values. *right* are the baseline positions ``<= u``
+    when already known.
     """
-    if le is None:
-        le = b.le(c.u)
+    if right is None:
+        right = np.searchsorted(b.items, c.u, side="right")
     n, m, s = b.n, c.m, b.prefix()
-    total = s[-1]
+    le = b.weight(right)
     u = c.u - b.center
-    idx_u = np.searchsorted(b.items, c.u, side="right") if b.cum is not None else le
-    g_u = (le * u - s[idx_u]) / n
+    g_u = (le * u - s[right]) / n
     need = (c.cnt * n + m - 1) // m           # ceil(cnt * n / m), exact in int64
-    if b.cum is None:
-        zi = need - 1
-    else:
-        zi = np.searchsorted(b.cum[1:], need, side="left")
-    zi = np.clip(zi, 0, b.items.size - 1)
+    zi = need - 1 if b.cum is None else np.searchsorted(b.cum[1:], need, side="left")
+    np.clip(zi, 0, b.items.size - 1, out=zi)
     z = b.items[zi] - b.center
-    wz = (zi + 1) if b.cum is None else b.cum[zi + 1]
-    g_z = (wz * z - s[zi + 1]) / n
-    a, bb = u[:-1], u[1:]
+    g_z = (b.weight(zi + 1) * z - s[zi + 1]) / n
+    a, hi = u[:-1], u[1:]
     ga, gb = g_u[:-1], g_u[1:]
     share = c.cnt[:-1] / m
-    zc = np.clip(z[:-1], a, bb)
-    gz = np.where(z[:-1] <= a, ga, np.where(z[:-1] >= bb, gb, g_z[:-1]))
-    inner = share * (zc - a) - (gz - ga) + (gb - gz) - share * (bb - zc)
-    tail_high = ((total - s[idx_u[-1]]) - (n - le[-1]) * u[-1]) / n
+    z, g_z = z[:-1], g_z[:-1]
+    low, high = z <= a, z >= hi
+    zc = np.where(low, a, np.where(high, hi, z))
+    gz = np.where(low, ga, np.where(high, gb, g_z))
+    # c (zc - a) - (G(zc) - G(a)) + (G(b) - G(zc)) - c (b - zc)
+    inner = share * (2.0 * zc - a - hi) - 2.0 * gz + ga + gb
+    tail_high = ((s[-1] - s[right[-1]]) - (n - le[-1]) * u[-1]) / n
     return float(g_u[0] + inner.sum() + tail_high)
 
 

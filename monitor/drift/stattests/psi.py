@@ -11,7 +11,7 @@ Examples
 --------
 >>> import numpy as np
 >>> round(psi(np.array([50.0, 50.0]), np.array([60.0, 40.0])), 6)
-0.040546
+0.040547
 """
 
 from __future__ import annotations
