@@ -142,7 +142,7 @@ def _numeric_slow(items: list[object]) -> NumericPart:
                 strings = True
                 continue
         invalid += 1
-        if len(examples) < _EXAMPLES:
+        if len(examples) < _EXAMPLES and repr(item) not in examples:
             examples.append(repr(item))
     dtype = "string" if invalid or strings else "float64"
     return _split(out[:used], missing, invalid, tuple(examples), dtype)

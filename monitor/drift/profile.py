@@ -226,9 +226,10 @@ class _Column:
     def add_finite(self, values: np.ndarray, cap: int, k: int) -> None:
         if values.size == 0:
             return
-        mean = float(values.mean())
-        self.add_moments(values.size, mean, float(np.square(values - mean).sum()),
-                         float(values.min()), float(values.max()))
+        with np.errstate(over="ignore", invalid="ignore"):  # |x| near 1e308: std is inf
+            mean = float(values.mean())
+            m2 = float(np.square(values - mean).sum())
+        self.add_moments(values.size, mean, m2, float(values.min()), float(values.max()))
         self.keep(values, cap, k)
 
     def keep(self, values: np.ndarray, cap: int, k: int) -> None:
@@ -333,7 +334,7 @@ class ProfileBuilder:
         col.nan += part.nan
         col.inf += part.inf
         col.invalid += part.invalid
-        col.examples = (col.examples + part.examples)[:3]
+        col.examples = tuple(dict.fromkeys(col.examples + part.examples))[:3]
         col.count += len(values) - part.missing
         col.widen(part.dtype)
         col.add_finite(part.finite, self.exact_cap, self.sketch_k)
@@ -383,7 +384,7 @@ def _infer_kind(values: ColumnData) -> FeatureKind | None:
 def _merge_column(mine: _Column, theirs: _Column, cap: int, k: int) -> None:
     for attr in ("count", "missing", "nan", "inf", "invalid"):
         setattr(mine, attr, getattr(mine, attr) + getattr(theirs, attr))
-    mine.examples = (mine.examples + theirs.examples)[:3]
+    mine.examples = tuple(dict.fromkeys(mine.examples + theirs.examples))[:3]
     mine.widen(theirs.dtype)
     for key, n in theirs.categories.items():
         mine.categories[key] = mine.categories.get(key, 0) + n

@@ -7,7 +7,8 @@ normalises it. It reads in standard deviations: 0.1 means the mass moved a tenth
 standard deviation on average. W1 itself equals ``scipy.stats.wasserstein_distance`` on
 the same values; it is computed from the baseline's prefix sums at the window's distinct
 values (see :mod:`monitor.drift.stattests._numeric`). A constant baseline gives 0 when
-nothing moved and infinity otherwise.
+nothing moved and infinity otherwise. With a sketch baseline, W1 is off by at most the
+sketch's rank error times the baseline's range, ``rank_error * (max - min)``.
 
 Examples
 --------
