@@ -14,7 +14,6 @@ With a sketch baseline the counts are the sketch's weighted ranks, each off by a
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,13 +24,6 @@ from monitor.drift.stattests.base import DriftTestError
 __all__ = ["Ecdf", "Steps", "binned_counts", "category_counts", "counts_for", "ecdf",
            "ks_statistic",
            "need_numeric", "normalised", "steps", "wasserstein1"]
-
-_prefix_cache: dict[int, np.ndarray] = {}
-
-
-def _forget(key: int) -> None:
-    _prefix_cache.pop(key, None)
-
 
 @dataclass(frozen=True, slots=True)
 class Ecdf:
@@ -72,18 +64,17 @@ class Ecdf:
         return positions if self.cum is None else self.cum[positions]
 
     def prefix(self) -> np.ndarray:
-        """Cumulative weighted sums of ``items - center``, leading 0 (cached per array)."""
-        key = id(self.items)
-        found = _prefix_cache.get(key)
-        if found is None:
-            shifted = self.items - self.center
-            if self.cum is not None:
-                shifted = shifted * np.diff(self.cum)
-            found = np.empty(self.items.size + 1)
-            found[0] = 0.0
-            np.cumsum(shifted, out=found[1:])
-            _prefix_cache[key] = found
-            weakref.finalize(self.items, _forget, key)
+        """Cumulative weighted sums of ``items - center``, with a leading 0.
+
+        Computed per call, not cached: a cache would double a large baseline's memory
+        for about 3 ms per million values saved.
+        """
+        shifted = self.items - self.center
+        if self.cum is not None:
+            shifted *= np.diff(self.cum)
+        found = np.empty(self.items.size + 1)
+        found[0] = 0.0
+        np.cumsum(shifted, out=found[1:])
         return found
 
 
