@@ -425,9 +425,11 @@ def _feature(name: str, col: _Column) -> FeatureProfile:
 def profile_columns(columns: Mapping[str, ColumnData], *, exact_cap: int = DEFAULT_EXACT_CAP,
                     categorical: Collection[str] = (), numeric: Collection[str] = (),
                     source: str = "", on_invalid: Literal["count", "raise"] = "count",
+                    sketch_k: int = DEFAULT_K,
                     created_at: datetime | None = None) -> BaselineProfile:
     """Profile one batch of columns in one call (see :class:`ProfileBuilder`)."""
     builder = ProfileBuilder(exact_cap=exact_cap, categorical=categorical, numeric=numeric,
-                             source=source, on_invalid=on_invalid, created_at=created_at)
+                             source=source, on_invalid=on_invalid, sketch_k=sketch_k,
+                             created_at=created_at)
     builder.add(columns)
     return builder.finish()

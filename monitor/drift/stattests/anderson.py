@@ -13,6 +13,16 @@ Effect: the normalised Wasserstein-1 distance, as for KS.
 With a sketch baseline the baseline's items carry their weights; counts are then off by
 at most the sketch's rank error.
 
+Examples
+--------
+>>> import numpy as np
+>>> from monitor.drift.profile import profile_columns
+>>> rng = np.random.default_rng(0)
+>>> base = profile_columns({"x": rng.normal(size=400)}).features["x"]
+>>> now = profile_columns({"x": rng.normal(1.0, size=300)}).features["x"]
+>>> AndersonTest().compare(base, now).p_value
+0.001
+
 References
 ----------
 F. W. Scholz and M. A. Stephens, "K-Sample Anderson-Darling Tests", Journal of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped]
 
 from monitor.drift.profile import FeatureProfile, profile_columns
+from monitor.drift.stattests import anderson
 from monitor.drift.stattests.anderson import P_CAP, P_FLOOR, AndersonTest
 
 RTOL = 1e-9
@@ -60,3 +62,8 @@ def test_single_distinct_value_is_refused() -> None:
     one = _feature(np.full(5, 2.0))
     with pytest.raises(ValueError, match="more than one distinct value"):
         AndersonTest().compare(one, one)
+
+
+def test_doctests_pass() -> None:
+    result = doctest.testmod(anderson)
+    assert result.attempted > 0 and result.failed == 0
