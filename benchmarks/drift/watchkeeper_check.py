@@ -46,6 +46,7 @@ def _check(baseline: Any, data: dict[str, Any], job: Job) -> Outcome:
     return Outcome(flagged=tuple(report.drifted),
                    tests={f.feature: f.test for f in report.features},
                    p_values={f.feature: f.p_value for f in report.features},
+                   scores={f.feature: f.effect for f in report.features},
                    note="; ".join(failed))
 
 

@@ -6,14 +6,19 @@ do once ahead of time (a profile, a fitted calculator), and ``check(state, data,
 compares the current window and says which columns drifted. ``run`` times ``prepare`` and
 ``check`` and measures the memory ``check`` needs:
 
-* after ``prepare``, a garbage collection, then the resident set (``VmRSS``) is read and the
-  kernel's peak counter is reset to it (``echo 5 > /proc/self/clear_refs``, Linux 4.0+);
+* after ``prepare``, a garbage collection and a release of pyarrow's pooled free memory
+  (its allocator keeps freed parquet-decoding buffers), the resident set (``VmRSS``) is
+  read and the kernel's peak counter is reset to it (``echo 5 > /proc/self/clear_refs``,
+  Linux 4.0+);
 * after the checks, the peak (``VmHWM``) is read again: *peak RSS* is that peak, the
   *increment* is the peak less the resident set before the check. Where the reset is not
   allowed, the peak is ``getrusage``'s ``ru_maxrss``, which then also covers loading.
+  The peak of importing, loading and preparing (``ru_maxrss`` before the reset) is kept as
+  ``load_prepare_peak_rss``.
 
 Loading the data is never timed. A check that takes under two seconds is repeated (up to
-five runs or five seconds) and the median is reported with the first run. Only the standard
+five runs or five seconds) and the median is reported with the first run; the process's CPU
+time per check (all threads) is reported beside the wall time. Only the standard
 library is used here, so the peers' virtualenv can run it.
 """
 
@@ -69,6 +74,7 @@ class Outcome:
     flagged: tuple[str, ...]
     tests: Mapping[str, str] = field(default_factory=dict)
     p_values: Mapping[str, float | None] = field(default_factory=dict)
+    scores: Mapping[str, float | None] = field(default_factory=dict)  # the tool's own score
     note: str = ""
 
 
@@ -109,6 +115,19 @@ def _reset_peak() -> bool:
     return True
 
 
+def _release_free_memory() -> None:
+    """Collect garbage and hand pyarrow's pooled free memory back to the system.
+
+    pyarrow's allocator (mimalloc or jemalloc) keeps freed buffers, such as those of
+    parquet decoding, so without this the resident set before the check would count
+    memory no tool holds any more.
+    """
+    gc.collect()
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+
+
 def _max_rss() -> int:
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
@@ -124,15 +143,18 @@ def _versions(packages: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def _timed_checks(tool: Tool, state: Any, data: Any, job: Job) -> tuple[list[float], Outcome]:
+def _timed_checks(tool: Tool, state: Any, data: Any,
+                  job: Job) -> tuple[list[float], list[float], Outcome]:
+    """Run the check once, or more while it is quick; return wall and CPU seconds per run."""
     runs: list[float] = []
-    outcome: Outcome | None = None
+    cpu: list[float] = []
     while True:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         outcome = tool.check(state, data, job)
         runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         if runs[0] >= _REPEAT_BELOW_S or sum(runs) >= _REPEAT_BUDGET_S or len(runs) >= _MAX_RUNS:
-            return runs, outcome
+            return runs, cpu, outcome
 
 
 def run(tool: Tool, job: Job) -> dict[str, Any]:
@@ -147,17 +169,19 @@ def run(tool: Tool, job: Job) -> dict[str, Any]:
     start = time.perf_counter()
     state = tool.prepare(data, job)
     result["prepare_s"] = time.perf_counter() - start
-    gc.collect()
+    loading_peak = _max_rss()  # imports, loading and prepare; the reset below clears it
+    _release_free_memory()
     before = memory_now()
     reset = _reset_peak()
-    runs, outcome = _timed_checks(tool, state, data, job)
+    runs, cpu, outcome = _timed_checks(tool, state, data, job)
     peak = _status_kib("VmHWM")
     peak_bytes = peak * 1024 if reset and peak is not None else _max_rss()
     result.update(
-        check_s=statistics.median(runs), check_runs=runs, rss_before=before,
+        check_s=statistics.median(runs), check_runs=runs, check_cpu_s=statistics.median(cpu),
+        check_cpu_runs=cpu, rss_before=before,
         peak_rss=peak_bytes, increment=None if before is None else max(peak_bytes - before, 0),
         peak_method="VmHWM after clear_refs" if reset else "ru_maxrss (whole process)",
-        process_max_rss=_max_rss(), outcome=asdict(outcome), **tool.extra(state))
+        load_prepare_peak_rss=loading_peak, outcome=asdict(outcome), **tool.extra(state))
     return result
 
 

@@ -55,7 +55,7 @@ def _check(state: None, data: tuple[Any, Any], job: Job) -> Outcome:
                      if t["id"] == "drift" and t["status"] == "FAIL")
     p_values = {c: (s if tests.get(c) in _P_VALUE_METHODS else None) for c, s in scores.items()}
     methods = ", ".join(sorted(set(tests.values())))
-    return Outcome(flagged=tuple(flagged), tests=tests, p_values=p_values,
+    return Outcome(flagged=tuple(flagged), tests=tests, p_values=p_values, scores=scores,
                    note=f"methods: {methods}")
 
 

@@ -48,7 +48,8 @@ def _check(calculator: Any, data: tuple[Any, Any], job: Job) -> Outcome:
     columns = [*job.numeric, *job.categorical]
     methods = {c: str(calculator._column_to_models_mapping[c][0].column_name) for c in columns}
     flagged = tuple(c for c in columns if bool(row[(c, methods[c], "alert")]))
-    return Outcome(flagged=flagged, tests=methods, p_values=dict.fromkeys(columns),
+    scores = {c: float(row[(c, methods[c], "value")]) for c in columns}
+    return Outcome(flagged=flagged, tests=methods, p_values=dict.fromkeys(columns), scores=scores,
                    note="methods: " + ", ".join(sorted(set(methods.values()))))
 
 
