@@ -211,7 +211,7 @@ def _route(f: Fields, parent: RouteNode | None, index: int) -> RouteNode | None:
     node = RouteNode(
         receiver=receiver, matchers=matchers, continue_=f.bool("continue"),
         group_by=_group_by(f, parent),
-        group_wait=f.duration("group_wait", inherited.group_wait),
+        group_wait=_wait(f, inherited.group_wait),
         group_interval=f.duration("group_interval", inherited.group_interval),
         repeat_interval=f.duration("repeat_interval", inherited.repeat_interval),
         key=key, where=f.at("receiver") if f.has("receiver") else f.where)
@@ -223,6 +223,14 @@ def _route(f: Fields, parent: RouteNode | None, index: int) -> RouteNode | None:
                      group_interval=node.group_interval, repeat_interval=node.repeat_interval,
                      routes=tuple(c for c in children if c is not None), key=node.key,
                      where=node.where)
+
+
+def _wait(f: Fields, default: timedelta) -> timedelta:
+    """Read ``group_wait``, which may be zero (notify a new group at once), as Alertmanager."""
+    raw = f.node.get("group_wait")
+    if raw in (0, "0", "0s", "0ms"):
+        return timedelta(0)
+    return f.duration("group_wait", default)
 
 
 def _inhibit(f: Fields) -> InhibitRule | None:

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from monitor.alerting.route_tree import RouteNode, Routing
 from monitor.config import Intervals, ReceiverConfig, ServiceConfig
 from monitor.config.secrets import Secret
+from monitor.core.matchers import Matcher, MatchOp
 from monitor.core.model import AlertState, Labels, Signal
 from monitor.demo.processes import free_port
 from monitor.remediation.backends.dry_run import DryRunBackend
@@ -174,3 +176,63 @@ def _alert_out(server: Server, am: AlertmanagerServer) -> None:
         e.notification.alert_name for e in wk.outbox.list(status="sent")
         if e.receiver == "upstream"])
     assert sent == ["WatchkeeperPushed"]
+
+
+def _grouping_watchkeeper(tmp_path: Path, port: int, am: AlertmanagerServer,
+                          slack: FakeSlackAPI) -> Server:
+    """Watchkeeper with an AlertRouting: pages grouped per model to Slack, info pushed."""
+    config = ServiceConfig(
+        source="test", database_url=f"sqlite:///{tmp_path / 'grouping.db'}",
+        listen_port=port,
+        intervals=Intervals(evaluation=timedelta(seconds=1), delivery=timedelta(seconds=1),
+                            remediation=timedelta(seconds=1)),
+        receivers=(
+            ReceiverConfig(name="oncall-slack", type="slack", channel="#alerts",
+                           token=Secret(slack.token), base_url=slack.api_url),
+            ReceiverConfig(name="upstream", type="alertmanager", url=Secret(am.url))),
+        alertmanager_webhook_token=Secret(TOKEN))
+    info = (Matcher(name="severity", op=MatchOp.EQ, value="info"),)
+    routing = Routing(name="routing", route=RouteNode(
+        receiver="oncall-slack", group_by=("model",), group_wait=timedelta(seconds=2),
+        group_interval=timedelta(seconds=1),
+        routes=(RouteNode(receiver="upstream", matchers=info, group_by=("...",),
+                          group_wait=timedelta(seconds=1),
+                          key='{}/{severity="info"}/0'),)))
+    return Server(Watchkeeper(config, Rules(routing=routing)))
+
+
+def test_alerts_from_alertmanager_are_grouped_into_one_slack_message(
+        tmp_path: Path, slack: FakeSlackAPI) -> None:
+    """Two alerts of one model, pushed to Alertmanager, reach Slack as one grouped message
+    (group_by: [model]); an info alert goes back to Alertmanager through the child route."""
+    port = free_port()
+    config = AM_CONFIG.format(port=port, path=WEBHOOK_PATH, token=TOKEN)
+    with alertmanager_server(tmp_path / "am", config) as am:
+        server = _grouping_watchkeeper(tmp_path, port, am, slack)
+        server.start()
+        try:
+            latency = _prometheus_alert()
+            errors = {**_prometheus_alert(), "labels": {
+                **_prometheus_alert()["labels"], "alertname": "ModelErrorsHigh"}}
+            am.push([latency, errors])
+            (posted,) = _wait("the grouped page in Slack",
+                              lambda: slack.calls_to("chat.postMessage"))
+            text = str(posted.params)
+            assert "ModelLatencyHigh" in text and "ModelErrorsHigh" in text
+            (entry,) = server.app.outbox.list()
+            assert entry.receiver == "oncall-slack"
+            assert sorted(m.alert_name for m in entry.notification.alerts) == [
+                "ModelErrorsHigh", "ModelLatencyHigh"]
+            assert entry.notification.group_labels == Labels({"model": "churn"})
+            time.sleep(3)  # Alertmanager repeats every 2s; the group has nothing new
+            assert len(slack.calls_to("chat.postMessage")) == 1
+
+            signal = Signal(name="WatchkeeperInfo", labels=Labels({"severity": "info",
+                                                                  "model": "churn"}),
+                            active=True, source="test/push")
+            server.app.state.apply([signal], server.app.clock.now())
+            (found,) = _wait("the pushed info alert in amtool",
+                             lambda: am.query("alertname=WatchkeeperInfo"))
+            assert found["labels"]["model"] == "churn"
+        finally:
+            server.stop()
