@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from monitor.alerting.silences import SilenceError, parse_silence_matchers
-from monitor.config.documents import API_VERSION, Document
+from monitor.config.documents import Document
 from monitor.config.errors import ConfigError, SourceLocation
 from monitor.config.schema import Fields
 from monitor.core.matchers import Matcher, MatchOp
@@ -136,10 +136,7 @@ def from_document(doc: Document, errors: list[ConfigError]) -> Routing | None:
     if doc.kind != KIND:
         raise ValueError(f"from_document reads kind {KIND}, got {doc.kind!r}")
     before = len(errors)
-    if doc.api_version != API_VERSION:
-        errors.append(ConfigError(doc.where, "apiVersion",
-                                  f"unsupported apiVersion {doc.api_version!r} for {KIND}",
-                                  f"use apiVersion: {API_VERSION}", doc.context))
+    doc.check_api_version(errors)
     f = doc.fields(errors, {"route", "inhibit_rules"})
     if not f.has("route"):
         f.error(f.where, "spec.route", "required key is missing",

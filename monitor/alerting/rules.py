@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 
 from monitor.alerting.expr import DEFAULT_LOOKBACK, Expr, ExprError, parse_expr
 from monitor.alerting.templating import Template, TemplateError, parse_template
-from monitor.config.documents import API_VERSION, Document
+from monitor.config.documents import Document
 from monitor.config.durations import parse_duration
 from monitor.config.errors import ConfigError
 from monitor.config.schema import Fields
@@ -105,10 +105,7 @@ def from_document(doc: Document, errors: list[ConfigError]) -> AlertRuleGroup | 
     if doc.kind != KIND:
         raise ValueError(f"from_document reads kind {KIND}, got {doc.kind!r}")
     before = len(errors)
-    if doc.api_version != API_VERSION:
-        errors.append(ConfigError(doc.where, "apiVersion",
-                                  f"unsupported apiVersion {doc.api_version!r} for {KIND}",
-                                  f"use apiVersion: {API_VERSION}", doc.context))
+    doc.check_api_version(errors)
     grouped = isinstance(doc.spec, Node) and "groups" in doc.spec
     f = doc.fields(errors, {"groups", *_RULE} if grouped else _RULE)
     if grouped:

@@ -41,6 +41,14 @@ class Document:
         """Return ``Kind "name"`` for error messages."""
         return f'{self.kind} "{self.name}"'
 
+    def check_api_version(self, errors: list[ConfigError]) -> None:
+        """Report an ``apiVersion`` other than Watchkeeper's own."""
+        if self.api_version != API_VERSION:
+            errors.append(ConfigError(self.where, "apiVersion",
+                                      f"unsupported apiVersion {self.api_version!r} for "
+                                      f"{self.kind}", f"use apiVersion: {API_VERSION}",
+                                      self.context))
+
     def fields(self, errors: list[ConfigError], allowed: set[str]) -> Fields:
         """Return readers over ``spec`` that report problems in this document's context."""
         return Fields(self.spec, path="spec", context=self.context, errors=errors,

@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from monitor.config.documents import API_VERSION, Document
+from monitor.config.documents import Document
 from monitor.config.errors import ConfigError
 from monitor.config.schema import Fields
 
@@ -147,10 +147,7 @@ def from_document(doc: Document, errors: list[ConfigError]) -> DriftMonitorSpec 
     if doc.kind != KIND:
         raise ValueError(f"from_document reads kind {KIND}, got {doc.kind!r}")
     before = len(errors)
-    if doc.api_version != API_VERSION:
-        errors.append(ConfigError(doc.where, "apiVersion",
-                                  f"unsupported apiVersion {doc.api_version!r} for {KIND}",
-                                  f"use apiVersion: {API_VERSION}", doc.context))
+    doc.check_api_version(errors)
     f = doc.fields(errors, _SPEC)
     model = f.str("model", required=True)
     baseline = _baseline(f.sub("baseline", _BASELINE, required=True))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection
 
-from monitor.config.documents import API_VERSION, Document
+from monitor.config.documents import Document
 from monitor.config.errors import ConfigError
 from monitor.config.schema import Fields
 from monitor.core.matchers import Matcher, parse_matchers
@@ -53,10 +53,7 @@ def from_document(doc: Document, errors: list[ConfigError],
     if doc.kind != KIND:
         raise ValueError(f"from_document reads kind {KIND}, got {doc.kind!r}")
     before = len(errors)
-    if doc.api_version != API_VERSION:
-        errors.append(ConfigError(doc.where, "apiVersion",
-                                  f"unsupported apiVersion {doc.api_version!r} for {KIND}",
-                                  f"use apiVersion: {API_VERSION}", doc.context))
+    doc.check_api_version(errors)
     f = doc.fields(errors, _SPEC)
     selector_errors = len(errors)
     match = f.str_map("match")
