@@ -182,11 +182,15 @@ def test_redirect_is_followed(exporter: FakeExporter) -> None:
     assert "queue_depth" in by_metric(result.samples)
 
 
-def refused_url() -> str:
+@pytest.fixture
+def refused() -> Iterator[str]:
+    """Yield a URL whose port is bound but not listening, so connecting is refused.
+
+    Holding the socket for the whole test keeps another server from taking the port.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/metrics"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/metrics"
 
 
 @pytest.mark.parametrize(("path", "max_body_bytes", "reason"), [
@@ -203,8 +207,9 @@ def refused_url() -> str:
     ("refused", DEFAULT_MAX_BODY_BYTES, "connection refused"),
 ])
 def test_failed_scrape_marks_target_down_with_reason(
-        exporter: FakeExporter, path: str, max_body_bytes: int, reason: str) -> None:
-    url = refused_url() if path == "refused" else exporter.url(path)
+        exporter: FakeExporter, refused: str, path: str, max_body_bytes: int,
+        reason: str) -> None:
+    url = refused if path == "refused" else exporter.url(path)
     result = scrape(url, max_body_bytes=max_body_bytes)
     assert (result.health.up, result.health.error) == (False, reason.replace("{url}", url))
     assert result.health.samples_scraped == 0
@@ -236,10 +241,10 @@ def test_shared_client_is_used_and_left_open(exporter: FakeExporter) -> None:
     assert asyncio.run(twice()) == [True, True]
 
 
-def test_collect_runs_a_scrape_for_the_protocol(exporter: FakeExporter) -> None:
+def test_collect_runs_a_scrape_for_the_protocol(exporter: FakeExporter, refused: str) -> None:
     samples = EndpointCollector(target(exporter.url("/metrics"))).collect(NOW)
     assert {s.metric for s in samples} >= {"up", "queue_depth", "http_requests_total"}
-    down = EndpointCollector(target(refused_url())).collect(NOW)
+    down = EndpointCollector(target(refused)).collect(NOW)
     assert [s.value for s in down if s.metric == "up"] == [0.0]
 
 
